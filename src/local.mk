@@ -1,0 +1,34 @@
+# The module: everything but the exported entry points lives in a
+# convenience library that unit tests link too.
+noinst_LTLIBRARIES += src/libkazashi-core.la
+src_libkazashi_core_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS) $(PCSC_CFLAGS)
+src_libkazashi_core_la_LIBADD = $(CRYPTO_LIBS) $(PCSC_LIBS) $(PTHREAD_LIBS)
+src_libkazashi_core_la_SOURCES = \
+	src/util/err.h src/util/err.c \
+	src/util/log.h src/util/log.c \
+	src/apdu/apdu.h src/apdu/apdu.c \
+	src/reader/reader.h src/reader/pcsc.c \
+	src/jpki/jpki.h src/jpki/jpki.c \
+	src/jpki/pin.h src/jpki/pin.c \
+	src/jpki/cert.h src/jpki/cert.c \
+	src/pkcs11/p11.h \
+	src/pkcs11/module.h src/pkcs11/module.c \
+	src/pkcs11/lock.h src/pkcs11/lock.c \
+	src/pkcs11/config.h src/pkcs11/config.c \
+	src/pkcs11/rv.h src/pkcs11/rv.c \
+	src/pkcs11/slot.h src/pkcs11/slot.c \
+	src/pkcs11/token.h src/pkcs11/token.c \
+	src/pkcs11/object.h src/pkcs11/object.c \
+	src/pkcs11/session.h src/pkcs11/session.c \
+	src/pkcs11/mech.h src/pkcs11/mech.c \
+	src/pkcs11/sign.h src/pkcs11/sign.c \
+	src/pkcs11/find.h src/pkcs11/find.c
+
+p11module_LTLIBRARIES += src/kazashi-pkcs11.la
+src_kazashi_pkcs11_la_SOURCES = src/pkcs11/entry.c
+src_kazashi_pkcs11_la_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
+src_kazashi_pkcs11_la_LIBADD = src/libkazashi-core.la
+src_kazashi_pkcs11_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -no-undefined \
+	-Wl,--version-script=$(srcdir)/src/pkcs11/kazashi.sym
+EXTRA_src_kazashi_pkcs11_la_DEPENDENCIES = $(srcdir)/src/pkcs11/kazashi.sym
+EXTRA_DIST += src/pkcs11/kazashi.sym
