@@ -2,6 +2,7 @@
 # convenience library that unit tests link too.
 noinst_LTLIBRARIES += src/libkazashi-core.la
 src_libkazashi_core_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS) $(PCSC_CFLAGS)
+src_libkazashi_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DKZ_SYSCONFDIR=\"$(sysconfdir)\"
 src_libkazashi_core_la_LIBADD = $(CRYPTO_LIBS) $(PCSC_LIBS) $(PTHREAD_LIBS)
 src_libkazashi_core_la_SOURCES = \
 	src/util/err.h src/util/err.c \
@@ -22,7 +23,8 @@ src_libkazashi_core_la_SOURCES = \
 	src/pkcs11/session.h src/pkcs11/session.c \
 	src/pkcs11/mech.h src/pkcs11/mech.c \
 	src/pkcs11/sign.h src/pkcs11/sign.c \
-	src/pkcs11/find.h src/pkcs11/find.c
+	src/pkcs11/find.h src/pkcs11/find.c \
+	src/pkcs11/login.h src/pkcs11/login.c
 
 p11module_LTLIBRARIES += src/kazashi-pkcs11.la
 src_kazashi_pkcs11_la_SOURCES = src/pkcs11/entry.c

@@ -1,0 +1,41 @@
+/* The module's one global state: initialisation, the lock, configuration,
+ * reader back ends, readers (slots) and sessions. Everything here is read
+ * and written under kz_mod.lock, taken by the entry points. */
+#ifndef KZ_PKCS11_MODULE_H
+#define KZ_PKCS11_MODULE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "pkcs11/config.h"
+#include "pkcs11/lock.h"
+#include "pkcs11/p11.h"
+#include "pkcs11/token.h"
+
+typedef struct kz_session kz_session;
+
+typedef struct kz_module {
+	bool initialized;
+	pid_t pid; /* of the process that initialised: a forked child starts over */
+	kz_lock *lock;
+	kz_config config;
+	kz_backend *backends[2];
+	size_t backend_count;
+	kz_reader **readers; /* grows only: slot ids stay valid */
+	size_t reader_count;
+	kz_session **sessions;
+	size_t session_count;
+	CK_SESSION_HANDLE last_session;
+} kz_module;
+
+extern kz_module kz_mod;
+
+CK_RV kz_module_initialize(CK_VOID_PTR args);
+CK_RV kz_module_finalize(void);
+
+/* Entry of every C_* function but C_Initialize, C_Finalize and the
+ * function-list calls: checks initialisation and takes the lock. */
+CK_RV kz_module_enter(void);
+void kz_module_leave(void);
+
+#endif

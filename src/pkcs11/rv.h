@@ -1,0 +1,12 @@
+/* Internal results to PKCS#11 return values, in one place. */
+#ifndef KZ_PKCS11_RV_H
+#define KZ_PKCS11_RV_H
+
+#include "pkcs11/p11.h"
+#include "util/err.h"
+
+CK_RV kz_rv(kz_err e);
+/* The CKR_ name of a return value, for logs. */
+const char *kz_rv_name(CK_RV rv);
+
+#endif

@@ -1,0 +1,240 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jpki/pin.h"
+#include "pkcs11/module.h"
+#include "pkcs11/session.h"
+#include "pkcs11/slot.h"
+#include "util/log.h"
+
+#define KZ_READERS_MAX 16 /* readers one back end reports at a time */
+
+static const char *const slot_names[JPKI_KEY_COUNT] = {"User Authentication",
+						       "Digital Signature"};
+
+void kz_pad(CK_UTF8CHAR *field, size_t size, const char *s)
+{
+	size_t n = strlen(s);
+	if (n > size)
+		n = size;
+	memset(field, ' ', size);
+	memcpy(field, s, n);
+}
+
+static kz_reader *reader_by_name(kz_backend *b, const char *name)
+{
+	for (size_t i = 0; i < kz_mod.reader_count; i++) {
+		kz_reader *r = kz_mod.readers[i];
+		if (r->backend == b && strcmp(r->name, name) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* A reader seen for the first time gets the next two slot ids; a reader
+ * that comes back (re-plugged, pcscd restarted) keeps its old ones. */
+static kz_reader *reader_add(kz_backend *b, const char *name)
+{
+	kz_reader **grown = realloc(kz_mod.readers, (kz_mod.reader_count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	kz_mod.readers = grown;
+	kz_reader *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->backend = b;
+	r->index = kz_mod.reader_count;
+	r->token.tries[0] = r->token.tries[1] = -1;
+	kz_mod.readers[kz_mod.reader_count++] = r;
+	KZ_INFO("reader '%s': slots %zu and %zu", name, r->index * 2, r->index * 2 + 1);
+	return r;
+}
+
+static bool wanted(const kz_backend *b, const char *name)
+{
+	const char *filter = kz_mod.config.pcsc_filter;
+	if (b->ops != &kz_pcsc_backend || filter[0] == '\0')
+		return true;
+	return strstr(name, filter) != NULL;
+}
+
+static void update_reader(kz_reader *r, const kz_reader_state *st)
+{
+	kz_token *t = &r->token;
+	r->attached = true;
+	if (t->present && (!st->card_present || st->event_count != t->event_count))
+		kz_token_leave(r, "the phone left the field");
+	if (t->tried && (!st->card_present || st->event_count != t->event_count))
+		t->tried = false;
+	if (st->card_present && !t->present && !t->tried)
+		(void)kz_token_arrive(r, st->event_count);
+}
+
+static void refresh_backend(kz_backend *b)
+{
+	kz_reader_state states[KZ_READERS_MAX];
+	size_t n = 0;
+	if (b->ops->list(b, states, KZ_READERS_MAX, &n) != KZ_OK)
+		n = 0;
+	for (size_t i = 0; i < kz_mod.reader_count; i++) {
+		if (kz_mod.readers[i]->backend == b)
+			kz_mod.readers[i]->attached = false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!wanted(b, states[i].name))
+			continue;
+		kz_reader *r = reader_by_name(b, states[i].name);
+		if (r == NULL)
+			r = reader_add(b, states[i].name);
+		if (r != NULL)
+			update_reader(r, &states[i]);
+	}
+	for (size_t i = 0; i < kz_mod.reader_count; i++) {
+		kz_reader *r = kz_mod.readers[i];
+		if (r->backend == b && !r->attached && r->token.present)
+			kz_token_leave(r, "the reader went away");
+	}
+}
+
+void kz_slots_refresh(void)
+{
+	for (size_t i = 0; i < kz_mod.backend_count; i++)
+		refresh_backend(kz_mod.backends[i]);
+}
+
+kz_reader *kz_slot_find(CK_SLOT_ID id, jpki_key *key)
+{
+	size_t index = id / JPKI_KEY_COUNT;
+	if (index >= kz_mod.reader_count)
+		return NULL;
+	if (key != NULL)
+		*key = (jpki_key)(id % JPKI_KEY_COUNT);
+	return kz_mod.readers[index];
+}
+
+void kz_slots_free(void)
+{
+	for (size_t i = 0; i < kz_mod.reader_count; i++) {
+		kz_reader *r = kz_mod.readers[i];
+		if (r->token.present)
+			kz_token_leave(r, "finalising");
+		free(r);
+	}
+	free(kz_mod.readers);
+	kz_mod.readers = NULL;
+	kz_mod.reader_count = 0;
+}
+
+CK_RV kz_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count)
+{
+	if (count == NULL)
+		return CKR_ARGUMENTS_BAD;
+	/* The length query refreshes; the second call of the two-call
+	 * pattern answers from the same picture so that the counts agree. */
+	if (list == NULL)
+		kz_slots_refresh();
+	CK_ULONG n = 0;
+	for (size_t i = 0; i < kz_mod.reader_count; i++) {
+		kz_reader *r = kz_mod.readers[i];
+		if (token_present && !r->token.present)
+			continue;
+		for (int k = 0; k < JPKI_KEY_COUNT; k++) {
+			if (list != NULL && n < *count)
+				list[n] = KZ_SLOT_ID(i, k);
+			n++;
+		}
+	}
+	CK_RV rv = (list != NULL && n > *count) ? CKR_BUFFER_TOO_SMALL : CKR_OK;
+	*count = n;
+	return rv;
+}
+
+CK_RV kz_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
+{
+	jpki_key key;
+	kz_reader *r = kz_slot_find(id, &key);
+	if (info == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if (r == NULL)
+		return CKR_SLOT_ID_INVALID;
+	kz_slots_refresh();
+	char desc[KZ_READER_NAME_MAX + 32];
+	snprintf(desc, sizeof(desc), "%s (%s)", r->name, slot_names[key]);
+	memset(info, 0, sizeof(*info));
+	kz_pad(info->slotDescription, sizeof(info->slotDescription), desc);
+	kz_pad(info->manufacturerID, sizeof(info->manufacturerID), "kazashi");
+	info->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT;
+	if (r->token.present)
+		info->flags |= CKF_TOKEN_PRESENT;
+	return CKR_OK;
+}
+
+static CK_FLAGS pin_flags(const kz_token *t, jpki_key key)
+{
+	int tries = t->tries[key];
+	if (tries < 0 || tries >= jpki_pin_max_tries(key))
+		return 0;
+	if (tries == 0)
+		return CKF_USER_PIN_LOCKED;
+	if (tries == 1)
+		return CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
+	return CKF_USER_PIN_COUNT_LOW;
+}
+
+static const char *token_model(jpki_model m)
+{
+	switch (m) {
+	case JPKI_MODEL_CARD:
+	case JPKI_MODEL_OLD_CARD:
+		return "My Number card";
+	case JPKI_MODEL_ANDROID:
+		return "Android";
+	case JPKI_MODEL_IPHONE:
+		return "iPhone";
+	case JPKI_MODEL_UNKNOWN:
+		break;
+	}
+	return "JPKI";
+}
+
+CK_RV kz_slot_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
+{
+	jpki_key key;
+	kz_reader *r = kz_slot_find(id, &key);
+	if (info == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if (r == NULL)
+		return CKR_SLOT_ID_INVALID;
+	kz_slots_refresh();
+	const kz_token *t = &r->token;
+	if (!t->present)
+		return CKR_TOKEN_NOT_PRESENT;
+	char label[64];
+	snprintf(label, sizeof(label), "JPKI %s", slot_names[key]);
+	memset(info, 0, sizeof(*info));
+	kz_pad(info->label, sizeof(info->label), label);
+	kz_pad(info->manufacturerID, sizeof(info->manufacturerID), "J-LIS");
+	kz_pad(info->model, sizeof(info->model), token_model(t->model));
+	/* Nothing readable without a PIN identifies a phone; the serial is
+	 * therefore the same for every token. Relying parties tell taps apart
+	 * by slot events, not by serial. */
+	kz_pad(info->serialNumber, sizeof(info->serialNumber), "0000000000000000");
+	info->flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_LOGIN_REQUIRED |
+		      CKF_WRITE_PROTECTED | pin_flags(t, key);
+	info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
+	info->ulSessionCount = kz_session_count(r, key, false);
+	info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
+	info->ulRwSessionCount = kz_session_count(r, key, true);
+	info->ulMaxPinLen = jpki_pin_max_len(key);
+	info->ulMinPinLen = jpki_pin_min_len(key);
+	info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
+	info->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
+	info->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
+	info->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+	return CKR_OK;
+}

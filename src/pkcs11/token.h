@@ -1,0 +1,67 @@
+/* One phone (or card) in one reader: what was learnt of it during this tap,
+ * and the JPKI operations the PKCS#11 calls need, each wrapped in a reader
+ * transaction. A phone that leaves mid-operation is noticed here, once. */
+#ifndef KZ_PKCS11_TOKEN_H
+#define KZ_PKCS11_TOKEN_H
+
+#include <stdbool.h>
+
+#include "jpki/cert.h"
+#include "jpki/jpki.h"
+#include "reader/reader.h"
+
+typedef struct kz_cached_cert {
+	jpki_cert cert;
+	bool loaded;
+} kz_cached_cert;
+
+typedef struct kz_token {
+	bool present;              /* a JPKI application answers */
+	unsigned long tap;         /* counts taps in this reader; sessions remember theirs */
+	unsigned long event_count; /* the reader's event count when we connected */
+	bool tried;                /* we looked at this insertion already */
+	kz_link *link;
+	jpki_card card;
+	jpki_model model;
+	char info[JPKI_TOKEN_INFO_LEN + 1];
+	int tries[JPKI_KEY_COUNT]; /* -1 unknown */
+	bool logged_in[JPKI_KEY_COUNT];
+	kz_cached_cert cert[JPKI_KEY_COUNT];
+	kz_cached_cert ca[JPKI_KEY_COUNT];
+} kz_token;
+
+/* One reader: two PKCS#11 slots, one per key. */
+typedef struct kz_reader {
+	char name[KZ_READER_NAME_MAX];
+	kz_backend *backend;
+	bool attached; /* listed by its back end now */
+	size_t index;  /* slot ids 2*index and 2*index+1 */
+	kz_token token;
+} kz_reader;
+
+/* A card was seen in the reader: connect and identify it. A card without
+ * the JPKI application is remembered so that it is not probed again until
+ * it is replaced. */
+kz_err kz_token_arrive(kz_reader *r, unsigned long event_count);
+/* The phone left (or must be forgotten): drop everything learnt of it,
+ * close its sessions. */
+void kz_token_leave(kz_reader *r, const char *why);
+/* Cheap presence check, no APDU; calls kz_token_leave when it is gone. */
+bool kz_token_still_present(kz_reader *r);
+
+/* Whether objects of this key can be read without its PIN on this model. */
+bool kz_token_cert_is_public(const kz_token *t, jpki_key key);
+
+/* The certificate (ca = false) or CA certificate of a key, read once per tap. */
+kz_err kz_token_cert(kz_reader *r, jpki_key key, bool ca, const jpki_cert **out);
+
+kz_err kz_token_verify(kz_reader *r, jpki_key key, const uint8_t *pin, size_t len);
+/* Reset the card's security state (both PINs) by selecting the AP again. */
+kz_err kz_token_reset_security(kz_reader *r);
+/* The user of one token logs out (C_Logout, or its last session closed). */
+void kz_token_logout(kz_reader *r, jpki_key key);
+kz_err kz_token_change_pin(kz_reader *r, jpki_key key, const uint8_t *new_pin, size_t len);
+kz_err kz_token_sign(kz_reader *r, jpki_key key, const uint8_t *in, size_t in_len, uint8_t *sig,
+		     size_t *sig_len);
+
+#endif
