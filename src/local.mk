@@ -15,7 +15,7 @@ src_libkazashi_core_la_SOURCES = \
 	src/pkcs11/p11.h \
 	src/pkcs11/module.h src/pkcs11/module.c \
 	src/pkcs11/lock.h src/pkcs11/lock.c \
-	src/pkcs11/config.h src/pkcs11/config.c \
+	src/pkcs11/configuration.h src/pkcs11/configuration.c \
 	src/pkcs11/rv.h src/pkcs11/rv.c \
 	src/pkcs11/slot.h src/pkcs11/slot.c \
 	src/pkcs11/token.h src/pkcs11/token.c \

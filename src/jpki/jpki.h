@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "apdu/apdu.h"
 #include "reader/reader.h"
 #include "util/err.h"
 
@@ -78,12 +79,17 @@ kz_err jpki_read_token_info(jpki_card *c, char text[JPKI_TOKEN_INFO_LEN + 1],
 kz_err jpki_read_certificate(jpki_card *c, uint16_t fid, uint8_t **der, size_t *der_len);
 
 /* Tries left for a PIN without using one (VERIFY with no data).
- * KZ_OK with *tries >= 0; a blocked PIN gives *tries = 0 and KZ_OK. */
+ * KZ_OK with *tries >= 0; a blocked PIN gives *tries = 0 and KZ_OK. A card
+ * that answers 9000 (PIN verified, count not given) gives *tries = -1 and
+ * KZ_OK. */
 kz_err jpki_pin_tries(jpki_card *c, jpki_key key, int *tries);
 
 /* VERIFY. The PIN is sent as given (check its form first with jpki_pin_*).
- * KZ_OK (and *tries_left = max is not known: set to -1), KZ_E_PIN_INCORRECT
- * with *tries_left, KZ_E_PIN_LOCKED with *tries_left = 0. Never retried. */
+ * KZ_OK with *tries_left = jpki_pin_max_tries(key) (a success resets the
+ * counter), KZ_E_PIN_INCORRECT with *tries_left, KZ_E_PIN_LOCKED with
+ * *tries_left = 0; -1 when the answer says nothing of the tries (transport
+ * errors, KZ_E_PIN_LENGTH for a 6700, ...). tries_left may be NULL.
+ * Never retried. */
 kz_err jpki_verify(jpki_card *c, jpki_key key, const uint8_t *pin, size_t pin_len,
 		   int *tries_left);
 
@@ -96,6 +102,16 @@ kz_err jpki_change_pin(jpki_card *c, jpki_key key, const uint8_t *new_pin, size_
  * verified. */
 kz_err jpki_sign(jpki_card *c, jpki_key key, const uint8_t *input, size_t input_len,
 		 uint8_t *sig, size_t *sig_len);
+
+/* One command and its response, as every operation above sends it:
+ * encoded, checked against the link's max_cmd (KZ_E_DATA_LEN), traced with
+ * kz_log_apdu, counted in c->apdu_count. 61xx is followed by at most 8
+ * GET RESPONSEs, a 6Cxx to a short READ BINARY is sent again once with
+ * Le = xx. KZ_E_PROTOCOL for a response shorter than the status word or
+ * with more data than a->le allows. A transport error forgets the card's
+ * state (jpki_card_forget) and is returned unchanged. out->data points into
+ * resp (capacity cap, at least 2). */
+kz_err jpki_transmit(jpki_card *c, const kz_apdu *a, uint8_t *resp, size_t cap, kz_rapdu *out);
 
 /* The FIDs of a key's files. */
 uint16_t jpki_cert_fid(jpki_key key);

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "pkcs11/config.h"
+#include "pkcs11/configuration.h"
 #include "pkcs11/lock.h"
 #include "pkcs11/p11.h"
 #include "pkcs11/token.h"

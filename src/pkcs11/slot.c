@@ -46,7 +46,9 @@ static kz_reader *reader_add(kz_backend *b, const char *name)
 	kz_reader *r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return NULL;
-	snprintf(r->name, sizeof(r->name), "%s", name);
+	size_t n = strnlen(name, sizeof(r->name) - 1);
+	memcpy(r->name, name, n);
+	r->name[n] = '\0';
 	r->backend = b;
 	r->index = kz_mod.reader_count;
 	r->token.tries[0] = r->token.tries[1] = -1;
@@ -164,7 +166,8 @@ CK_RV kz_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
 		return CKR_SLOT_ID_INVALID;
 	kz_slots_refresh();
 	char desc[KZ_READER_NAME_MAX + 32];
-	snprintf(desc, sizeof(desc), "%s (%s)", r->name, slot_names[key]);
+	snprintf(desc, sizeof(desc), "%.*s (%s)", KZ_READER_NAME_MAX - 1, r->name,
+		 slot_names[key]);
 	memset(info, 0, sizeof(*info));
 	kz_pad(info->slotDescription, sizeof(info->slotDescription), desc);
 	kz_pad(info->manufacturerID, sizeof(info->manufacturerID), "kazashi");

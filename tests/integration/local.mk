@@ -1,1 +1,11 @@
-
+# Integration tests: each starts its own pcscd, vpcd phone and whatever else
+# it needs, in private namespaces, and reports TAP so that every assertion
+# counts. KZ_MODULE chooses the module under test (default: the build's).
+integration_tests = \
+	tests/integration/pkcs11-tool-card.sh \
+	tests/integration/pkcs11-tool-android.sh
+TESTS += $(integration_tests)
+EXTRA_DIST += $(integration_tests) \
+	tests/integration/pkcs11-tool-flow.sh \
+	tests/integration/pcscd-env.sh \
+	tests/integration/tap.sh

@@ -8,7 +8,7 @@
 /* Bytes an I-block spends on PCB and CRC_B; an R(ACK) is only these. */
 #define LINK_BLOCK_OVERHEAD 3
 /* SOF, EOF and guard times of one frame, in etu. */
-#define LINK_FRAME_ETU 35
+#define LINK_FRAME_ETU    35
 #define LINK_ETU_PER_BYTE 10
 /* TR0 + TR1 before the other side answers a frame. */
 #define LINK_TURNAROUND_MS 0.3
@@ -41,8 +41,7 @@ double link_direction_ms(size_t n, unsigned kbps)
 	etu = (double)(n + LINK_BLOCK_OVERHEAD * frames) * LINK_ETU_PER_BYTE +
 	      (double)(LINK_FRAME_ETU * frames);
 	/* every chained block but the last is acknowledged by an R(ACK) */
-	etu += (double)(frames - 1) *
-	       (LINK_BLOCK_OVERHEAD * LINK_ETU_PER_BYTE + LINK_FRAME_ETU);
+	etu += (double)(frames - 1) * (LINK_BLOCK_OVERHEAD * LINK_ETU_PER_BYTE + LINK_FRAME_ETU);
 	return etu * etu_us(kbps) / 1000.0 + LINK_TURNAROUND_MS * (double)frames;
 }
 

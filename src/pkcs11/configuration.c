@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pkcs11/config.h"
+#include "pkcs11/configuration.h"
 
 #ifndef KZ_SYSCONFDIR
 #define KZ_SYSCONFDIR "/etc"

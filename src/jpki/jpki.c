@@ -1,0 +1,713 @@
+/* The JPKI application over a kz_transport (see jpki-protocol.md).
+ *
+ * Two rules shape this file. A phone stays about a second in the field, so
+ * every APDU counts: nothing is selected twice, certificates are read in as
+ * few commands as the link allows, and nothing past a file's end is asked
+ * for. And the other side may be any phone, so nothing it says is trusted:
+ * every length is checked against what was asked for and what fits. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "apdu/apdu.h"
+#include "jpki/jpki.h"
+#include "util/log.h"
+
+static const uint8_t jpki_aid[] = {0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01};
+
+#define INS_VERIFY       0x20
+#define INS_CHANGE       0x24
+#define INS_SIGN         0x2A
+#define INS_SELECT       0xA4
+#define INS_READ_BINARY  0xB0
+#define INS_GET_RESPONSE 0xC0
+
+/* Certificates are about 1.1-1.3 KB; anything claiming more than this is
+ * not a JPKI certificate, and a length from the card must never size an
+ * allocation unchecked. */
+#define JPKI_CERT_MAX 8192
+/* READ BINARY offsets have 15 bits. */
+#define JPKI_OFFSET_MAX 0x7FFF
+/* Bound on READ BINARY commands for one certificate, in case a card hands
+ * out a few bytes at a time: twice what a short read of the largest
+ * accepted certificate needs. */
+#define JPKI_READS_MAX (2 * (JPKI_CERT_MAX / 256) + 2)
+/* A card that keeps answering 61xx could hold the thread while the phone is
+ * in the field; after this many GET RESPONSEs the answer is malformed. */
+#define JPKI_GET_RESPONSE_MAX 8
+/* Command buffer: every JPKI command carries at most 255 bytes of data
+ * (sign input at most 245, PINs at most 16) and is sent in short form,
+ * except the extended READ BINARY, which carries none. */
+#define JPKI_CMD_BUF (KZ_APDU_SHORT_CMD_MAX + 2)
+
+static bool key_ok(jpki_key key)
+{
+	return key == JPKI_KEY_AUTH || key == JPKI_KEY_SIGN;
+}
+
+uint16_t jpki_cert_fid(jpki_key key)
+{
+	return key == JPKI_KEY_SIGN ? JPKI_EF_SIGN_CERT : JPKI_EF_AUTH_CERT;
+}
+
+uint16_t jpki_ca_fid(jpki_key key)
+{
+	return key == JPKI_KEY_SIGN ? JPKI_EF_SIGN_CA : JPKI_EF_AUTH_CA;
+}
+
+uint16_t jpki_key_fid(jpki_key key)
+{
+	return key == JPKI_KEY_SIGN ? JPKI_EF_SIGN_KEY : JPKI_EF_AUTH_KEY;
+}
+
+uint16_t jpki_pin_fid(jpki_key key)
+{
+	return key == JPKI_KEY_SIGN ? JPKI_EF_SIGN_PIN : JPKI_EF_AUTH_PIN;
+}
+
+int jpki_pin_max_tries(jpki_key key)
+{
+	return key == JPKI_KEY_SIGN ? 5 : 3;
+}
+
+const char *jpki_model_name(jpki_model m)
+{
+	switch (m) {
+	case JPKI_MODEL_CARD:
+		return "My Number card";
+	case JPKI_MODEL_OLD_CARD:
+		return "Juki card";
+	case JPKI_MODEL_ANDROID:
+		return "Android";
+	case JPKI_MODEL_IPHONE:
+		return "iPhone";
+	case JPKI_MODEL_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+void jpki_card_init(jpki_card *c, kz_transport *link)
+{
+	if (c == NULL)
+		return;
+	memset(c, 0, sizeof *c);
+	c->link = link;
+	c->selected_fid = -1;
+	c->extended = JPKI_EXT_UNKNOWN;
+}
+
+/* The extended-length verdict is kept: it is a property of the card and
+ * the link, not of the card's security state. */
+void jpki_card_forget(jpki_card *c)
+{
+	if (c == NULL)
+		return;
+	c->ap_selected = false;
+	c->selected_fid = -1;
+	for (int k = 0; k < JPKI_KEY_COUNT; k++)
+		c->verified[k] = false;
+}
+
+/* ---- one exchange ------------------------------------------------------ */
+
+/* Send cmd and receive into resp[0..cap). A transport error means the card
+ * may be gone or reset by now: everything known about its state is
+ * dropped, and the error goes up unchanged (KZ_E_REMOVED must reach the
+ * PKCS#11 layer as it is). */
+static kz_err exchange(jpki_card *c, const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size_t cap,
+		       size_t *resp_len)
+{
+	kz_transport *t = c->link;
+	size_t room = cap;
+	if (t->max_resp != 0 && room > t->max_resp)
+		room = t->max_resp;
+	size_t n = room;
+	c->apdu_count++;
+	kz_err err = t->transmit(t->ctx, cmd, cmd_len, resp, &n);
+	if (err != KZ_OK) {
+		kz_log_apdu(t->name, cmd, cmd_len, NULL, 0);
+		KZ_DEBUG("%s: transmit: %s", t->name != NULL ? t->name : "?", kz_err_str(err));
+		jpki_card_forget(c);
+		return err;
+	}
+	if (n > room) { /* a back end that wrote past the buffer: stop here */
+		jpki_card_forget(c);
+		return KZ_E_PROTOCOL;
+	}
+	kz_log_apdu(t->name, cmd, cmd_len, resp, n);
+	*resp_len = n;
+	return KZ_OK;
+}
+
+/* Encode a and exchange it once. The command buffer may hold a PIN: it is
+ * wiped whatever happens. */
+static kz_err send_once(jpki_card *c, const kz_apdu *a, uint8_t *resp, size_t cap,
+			size_t *resp_len)
+{
+	uint8_t cmd[JPKI_CMD_BUF];
+	size_t cmd_len = 0;
+	kz_err err = kz_apdu_encode(a, cmd, sizeof cmd, &cmd_len);
+	if (err == KZ_OK && c->link->max_cmd != 0 && cmd_len > c->link->max_cmd)
+		err = KZ_E_DATA_LEN; /* the link cannot carry it */
+	if (err == KZ_OK)
+		err = exchange(c, cmd, cmd_len, resp, cap, resp_len);
+	OPENSSL_cleanse(cmd, sizeof cmd);
+	return err;
+}
+
+static uint16_t last_sw(const uint8_t *resp, size_t len)
+{
+	return (uint16_t)(resp[len - 2] << 8 | resp[len - 1]);
+}
+
+/* Ne as a number of bytes: what a response may carry at most. */
+static size_t le_of_sw2(uint8_t sw2)
+{
+	return sw2 != 0 ? sw2 : 256;
+}
+
+/* 61xx: the card has xx more bytes for us (T=0 style). Fetch them with
+ * GET RESPONSE, appending after the *got bytes already in resp. */
+static kz_err get_responses(jpki_card *c, size_t ne, uint8_t *resp, size_t cap, size_t *got,
+			    uint16_t *sw)
+{
+	for (int i = 0; (*sw & 0xFF00) == 0x6100; i++) {
+		if (i == JPKI_GET_RESPONSE_MAX)
+			return KZ_E_PROTOCOL;
+		size_t want = le_of_sw2((uint8_t)*sw);
+		if (*got + want > ne || *got + want + 2 > cap)
+			return KZ_E_PROTOCOL; /* more than was asked for */
+		kz_apdu gr = {.cla = 0x00, .ins = INS_GET_RESPONSE, .le = want};
+		size_t n = 0;
+		kz_err err = send_once(c, &gr, resp + *got, cap - *got, &n);
+		if (err != KZ_OK)
+			return err;
+		if (n < 2 || n - 2 > want)
+			return KZ_E_PROTOCOL;
+		*sw = last_sw(resp + *got, n);
+		*got += n - 2;
+	}
+	return KZ_OK;
+}
+
+kz_err jpki_transmit(jpki_card *c, const kz_apdu *a, uint8_t *resp, size_t cap, kz_rapdu *out)
+{
+	if (c == NULL || c->link == NULL || c->link->transmit == NULL || a == NULL ||
+	    resp == NULL || cap < 2 || out == NULL)
+		return KZ_E_ARGS;
+	size_t n = 0;
+	kz_err err = send_once(c, a, resp, cap, &n);
+	if (err != KZ_OK)
+		return err;
+	if (n < 2)
+		return KZ_E_PROTOCOL;
+	uint16_t sw = last_sw(resp, n);
+	size_t ne = a->le;
+
+	/* 6Cxx: wrong Le, xx is right. Sent again once, with Le = xx, and
+	 * only for a short READ BINARY: reading twice changes nothing on the
+	 * card, whereas a second VERIFY could cost a try (or verify a PIN the
+	 * user did not mean to give twice) and a second signature costs the
+	 * phone's time in the field. Extended reads get the 6Cxx back and
+	 * fall back to short ones. */
+	if ((sw & 0xFF00) == 0x6C00 && a->ins == INS_READ_BINARY && !a->extended && a->le > 0) {
+		kz_apdu again = *a;
+		again.le = le_of_sw2((uint8_t)sw);
+		if (again.le > a->le || again.le + 2 > cap)
+			return KZ_E_PROTOCOL;
+		err = send_once(c, &again, resp, cap, &n);
+		if (err != KZ_OK)
+			return err;
+		if (n < 2)
+			return KZ_E_PROTOCOL;
+		sw = last_sw(resp, n);
+		ne = again.le;
+	}
+	if (n - 2 > ne)
+		return KZ_E_PROTOCOL; /* more data than asked for, or any for none */
+
+	size_t got = n - 2;
+	/* GET RESPONSE only when data was asked for: a command with no Le has
+	 * nothing to fetch, and its 61xx goes up as an unexpected status. */
+	if (ne > 0) {
+		err = get_responses(c, ne, resp, cap, &got, &sw);
+		if (err != KZ_OK)
+			return err;
+	}
+	out->data = resp;
+	out->len = got;
+	out->sw = sw;
+	return KZ_OK;
+}
+
+/* ---- selection --------------------------------------------------------- */
+
+/* Send a command that answers no data; *sw gets its status. */
+static kz_err send_no_data(jpki_card *c, const kz_apdu *a, uint16_t *sw)
+{
+	uint8_t resp[KZ_APDU_SHORT_RESP_MAX];
+	kz_rapdu r;
+	kz_err err = jpki_transmit(c, a, resp, sizeof resp, &r);
+	if (err == KZ_OK)
+		*sw = r.sw;
+	return err;
+}
+
+kz_err jpki_select_app(jpki_card *c)
+{
+	if (c == NULL)
+		return KZ_E_ARGS;
+	/* Whatever the answer, the card's security state and current file
+	 * are no longer what we knew. */
+	jpki_card_forget(c);
+	kz_apdu a = {.cla = 0x00,
+		     .ins = INS_SELECT,
+		     .p1 = 0x04,
+		     .p2 = 0x0C,
+		     .data = jpki_aid,
+		     .lc = sizeof jpki_aid};
+	uint16_t sw = 0;
+	kz_err err = send_no_data(c, &a, &sw);
+	if (err != KZ_OK)
+		return err;
+	if (sw != KZ_SW_OK)
+		return kz_sw_to_err(sw);
+	c->ap_selected = true;
+	return KZ_OK;
+}
+
+static kz_err ensure_app(jpki_card *c)
+{
+	return c->ap_selected ? KZ_OK : jpki_select_app(c);
+}
+
+/* Select an EF unless it is the current one. */
+static kz_err select_ef(jpki_card *c, uint16_t fid)
+{
+	kz_err err = ensure_app(c);
+	if (err != KZ_OK)
+		return err;
+	if (c->selected_fid == (int)fid)
+		return KZ_OK;
+	uint8_t id[2] = {(uint8_t)(fid >> 8), (uint8_t)fid};
+	kz_apdu a = {
+		.cla = 0x00, .ins = INS_SELECT, .p1 = 0x02, .p2 = 0x0C, .data = id, .lc = 2};
+	c->selected_fid = -1;
+	uint16_t sw = 0;
+	err = send_no_data(c, &a, &sw);
+	if (err != KZ_OK)
+		return err;
+	if (sw != KZ_SW_OK)
+		return kz_sw_to_err(sw);
+	c->selected_fid = fid;
+	return KZ_OK;
+}
+
+/* After a malformed answer the card's current file is in doubt; selecting
+ * again is cheap and, unlike re-selecting the AP, keeps verified PINs. */
+static kz_err doubt(jpki_card *c, kz_err err)
+{
+	if (err == KZ_E_PROTOCOL)
+		c->selected_fid = -1;
+	return err;
+}
+
+static kz_err read_binary(jpki_card *c, size_t offset, size_t le, bool extended, uint8_t *resp,
+			  size_t cap, kz_rapdu *r)
+{
+	if (offset > JPKI_OFFSET_MAX)
+		return KZ_E_PROTOCOL;
+	kz_apdu a = {.cla = 0x00,
+		     .ins = INS_READ_BINARY,
+		     .p1 = (uint8_t)(offset >> 8),
+		     .p2 = (uint8_t)offset,
+		     .le = le,
+		     .extended = extended};
+	return jpki_transmit(c, &a, resp, cap, r);
+}
+
+/* ---- token info -------------------------------------------------------- */
+
+static jpki_model model_of(const char *text)
+{
+	static const struct {
+		const char *text;
+		jpki_model model;
+	} models[] = {
+		{"JPKIAPICCTOKEN2", JPKI_MODEL_CARD},
+		{"JPKIAPICCTOKEN", JPKI_MODEL_OLD_CARD},
+		{"JPKIAPGPSETOKEN", JPKI_MODEL_ANDROID},
+		{"JPKIAPIOSTOKEN", JPKI_MODEL_IPHONE},
+	};
+	for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
+		if (strcmp(text, models[i].text) == 0)
+			return models[i].model;
+	return JPKI_MODEL_UNKNOWN;
+}
+
+/* text = data without trailing spaces and NULs; PROTOCOL unless the rest is
+ * printable ASCII, since the text ends up in token labels and logs. */
+static kz_err token_text(const uint8_t *data, size_t len, char text[JPKI_TOKEN_INFO_LEN + 1])
+{
+	while (len > 0 && (data[len - 1] == ' ' || data[len - 1] == '\0'))
+		len--;
+	for (size_t i = 0; i < len; i++)
+		if (data[i] < 0x20 || data[i] > 0x7E)
+			return KZ_E_PROTOCOL;
+	memcpy(text, data, len);
+	text[len] = '\0';
+	return KZ_OK;
+}
+
+kz_err jpki_read_token_info(jpki_card *c, char text[JPKI_TOKEN_INFO_LEN + 1], jpki_model *model)
+{
+	if (c == NULL || text == NULL || model == NULL)
+		return KZ_E_ARGS;
+	text[0] = '\0';
+	*model = JPKI_MODEL_UNKNOWN;
+	kz_err err = select_ef(c, JPKI_EF_TOKEN_INFO);
+	if (err != KZ_OK)
+		return err;
+	uint8_t resp[JPKI_TOKEN_INFO_LEN + 2];
+	kz_rapdu r;
+	err = read_binary(c, 0, JPKI_TOKEN_INFO_LEN, false, resp, sizeof resp, &r);
+	if (err != KZ_OK)
+		return doubt(c, err);
+	if (r.sw != KZ_SW_OK && r.sw != KZ_SW_EOF_WARNING)
+		return kz_sw_to_err(r.sw);
+	if (r.len == 0)
+		return doubt(c, KZ_E_PROTOCOL);
+	err = token_text(r.data, r.len, text);
+	if (err != KZ_OK)
+		return doubt(c, err);
+	*model = model_of(text);
+	return KZ_OK;
+}
+
+/* ---- certificates ------------------------------------------------------ */
+
+/* A certificate being read: total is 0 until the DER header was seen. */
+typedef struct cert_read {
+	uint8_t *buf;
+	size_t got;
+	size_t total;
+	unsigned reads;
+} cert_read;
+
+/* Total DER length from the first bytes of a SEQUENCE: 30 LL, 30 81 LL or
+ * 30 82 LL LL. Longer length forms cannot be a JPKI certificate. */
+static kz_err der_total(const uint8_t *p, size_t n, size_t *total)
+{
+	if (n < 2 || p[0] != 0x30)
+		return KZ_E_PROTOCOL;
+	if (p[1] < 0x80)
+		*total = 2 + (size_t)p[1];
+	else if (p[1] == 0x81 && n >= 3)
+		*total = 3 + (size_t)p[2];
+	else if (p[1] == 0x82 && n >= 4)
+		*total = 4 + ((size_t)p[2] << 8 | p[3]);
+	else
+		return KZ_E_PROTOCOL;
+	return *total <= JPKI_CERT_MAX ? KZ_OK : KZ_E_PROTOCOL;
+}
+
+/* Take the data of one READ BINARY answer (9000 or 6282). Bytes past the
+ * DER length are file padding and dropped. */
+static kz_err cert_take(cert_read *cr, const kz_rapdu *r)
+{
+	if (cr->total == 0) {
+		kz_err err = der_total(r->data, r->len, &cr->total);
+		if (err != KZ_OK)
+			return err;
+		cr->buf = malloc(cr->total);
+		if (cr->buf == NULL)
+			return KZ_E_NOMEM;
+	}
+	size_t take = r->len;
+	if (take > cr->total - cr->got)
+		take = cr->total - cr->got;
+	memcpy(cr->buf + cr->got, r->data, take);
+	cr->got += take;
+	if (cr->got == cr->total)
+		return KZ_OK;
+	/* 6282: the file ended before the certificate did. No data at all
+	 * would loop forever. */
+	if (r->sw == KZ_SW_EOF_WARNING || r->len == 0)
+		return KZ_E_PROTOCOL;
+	return KZ_OK;
+}
+
+/* Status of a READ BINARY that did not succeed, for a certificate. */
+static kz_err cert_sw_err(uint16_t sw)
+{
+	/* 6B00 is offset past the end: only asked for inside the DER length,
+	 * so the file is shorter than its own header says. */
+	if (sw == KZ_SW_WRONG_OFFSET)
+		return KZ_E_PROTOCOL;
+	return kz_sw_to_err(sw);
+}
+
+/* Statuses that answer about the file rather than the command's form: an
+ * extended read that gets one of them was understood. */
+static bool sw_is_about_file(uint16_t sw)
+{
+	return sw == KZ_SW_SEC_NOT_SAT || sw == KZ_SW_AUTH_BLOCKED || sw == KZ_SW_REF_BLOCKED ||
+	       sw == KZ_SW_FILE_NOT_FND || sw == 0x6A88 || sw == KZ_SW_COND_NOT_SAT;
+}
+
+static bool want_extended(const jpki_card *c)
+{
+	const kz_transport *t = c->link;
+	if (!t->extended_ok || c->extended == JPKI_EXT_NO)
+		return false;
+	/* Not worth trying when the link cannot bring back a whole one. */
+	return t->max_resp == 0 || t->max_resp >= JPKI_CERT_MAX + 2;
+}
+
+/* One extended READ BINARY of the whole file (Le = 65536: all there is).
+ * A refusal of the form (6700, 6D00, 6E00, 6A86, 68xx, ...) is learned and
+ * the short path follows; the buffer takes any answer a card may give. */
+static kz_err read_extended(jpki_card *c, cert_read *cr)
+{
+	size_t cap = KZ_APDU_EXT_RESP_MAX;
+	if (c->link->max_resp != 0 && cap > c->link->max_resp)
+		cap = c->link->max_resp;
+	uint8_t *resp = malloc(cap);
+	if (resp == NULL)
+		return KZ_E_NOMEM;
+	kz_rapdu r;
+	kz_err err = read_binary(c, 0, 65536, true, resp, cap, &r);
+	if (err == KZ_OK) {
+		if (r.sw == KZ_SW_OK || r.sw == KZ_SW_EOF_WARNING) {
+			c->extended = JPKI_EXT_YES;
+			err = cert_take(cr, &r);
+		} else if (sw_is_about_file(r.sw)) {
+			err = cert_sw_err(r.sw);
+		} else {
+			KZ_DEBUG("jpki: extended READ BINARY refused (SW %04X); short reads",
+				 r.sw);
+			c->extended = JPKI_EXT_NO;
+		}
+	}
+	free(resp);
+	return err;
+}
+
+/* Short READ BINARYs from cr->got to the DER end. The first asks 256 bytes
+ * (Le 00) so that the header and the first chunk come in one command; the
+ * following ones never ask past the DER length, since a card may answer a
+ * read past the end of the file with an error rather than 6282. */
+static kz_err read_short(jpki_card *c, cert_read *cr)
+{
+	uint8_t resp[KZ_APDU_SHORT_RESP_MAX];
+	while (cr->total == 0 || cr->got < cr->total) {
+		if (++cr->reads > JPKI_READS_MAX)
+			return KZ_E_PROTOCOL;
+		size_t ask = 256;
+		if (cr->total != 0 && cr->total - cr->got < ask)
+			ask = cr->total - cr->got;
+		kz_rapdu r;
+		kz_err err = read_binary(c, cr->got, ask, false, resp, sizeof resp, &r);
+		if (err != KZ_OK)
+			return err;
+		if (r.sw != KZ_SW_OK && r.sw != KZ_SW_EOF_WARNING)
+			return cert_sw_err(r.sw);
+		err = cert_take(cr, &r);
+		if (err != KZ_OK)
+			return err;
+	}
+	return KZ_OK;
+}
+
+kz_err jpki_read_certificate(jpki_card *c, uint16_t fid, uint8_t **der, size_t *der_len)
+{
+	if (c == NULL || c->link == NULL || der == NULL || der_len == NULL)
+		return KZ_E_ARGS;
+	*der = NULL;
+	*der_len = 0;
+	kz_err err = select_ef(c, fid);
+	if (err != KZ_OK)
+		return err;
+	cert_read cr = {0};
+	if (want_extended(c))
+		err = read_extended(c, &cr);
+	/* Also continues where an extended read stopped short with 9000:
+	 * some cards cap one response below the file size. */
+	if (err == KZ_OK && (cr.total == 0 || cr.got < cr.total))
+		err = read_short(c, &cr);
+	if (err != KZ_OK) {
+		free(cr.buf);
+		return doubt(c, err);
+	}
+	*der = cr.buf;
+	*der_len = cr.total;
+	return KZ_OK;
+}
+
+/* ---- PINs -------------------------------------------------------------- */
+
+kz_err jpki_pin_tries(jpki_card *c, jpki_key key, int *tries)
+{
+	if (c == NULL || !key_ok(key) || tries == NULL)
+		return KZ_E_ARGS;
+	*tries = -1;
+	kz_err err = select_ef(c, jpki_pin_fid(key));
+	if (err != KZ_OK)
+		return err;
+	/* VERIFY without data: asks, costs no try. */
+	kz_apdu a = {.cla = 0x00, .ins = INS_VERIFY, .p1 = 0x00, .p2 = 0x80};
+	uint16_t sw = 0;
+	err = send_no_data(c, &a, &sw);
+	if (err != KZ_OK)
+		return doubt(c, err);
+	if (kz_sw_tries_left(sw) >= 0) {
+		*tries = kz_sw_tries_left(sw);
+		return KZ_OK;
+	}
+	if (sw == KZ_SW_REF_BLOCKED || sw == KZ_SW_AUTH_BLOCKED) {
+		*tries = 0;
+		return KZ_OK;
+	}
+	/* 9000 from some cards: the PIN is verified, the count not given. */
+	if (sw == KZ_SW_OK)
+		return KZ_OK;
+	return kz_sw_to_err(sw);
+}
+
+/* Result of a VERIFY that carried a PIN. */
+static kz_err verify_result(jpki_card *c, jpki_key key, uint16_t sw, int *tries_left)
+{
+	int tries = kz_sw_tries_left(sw);
+	if (sw == KZ_SW_OK) {
+		c->verified[key] = true;
+		*tries_left = jpki_pin_max_tries(key); /* success resets the count */
+		return KZ_OK;
+	}
+	if (tries >= 0) {
+		*tries_left = tries;
+		return tries == 0 ? KZ_E_PIN_LOCKED : KZ_E_PIN_INCORRECT;
+	}
+	if (sw == KZ_SW_REF_BLOCKED || sw == KZ_SW_AUTH_BLOCKED) {
+		*tries_left = 0;
+		return KZ_E_PIN_LOCKED;
+	}
+	if (sw == KZ_SW_WRONG_LENGTH)
+		return KZ_E_PIN_LENGTH;
+	return kz_sw_to_err(sw);
+}
+
+kz_err jpki_verify(jpki_card *c, jpki_key key, const uint8_t *pin, size_t pin_len,
+		   int *tries_left)
+{
+	int dummy;
+	if (tries_left == NULL)
+		tries_left = &dummy;
+	*tries_left = -1;
+	if (c == NULL || !key_ok(key) || pin == NULL)
+		return KZ_E_ARGS;
+	/* Empty would be the tries query, not a check; over 255 cannot be
+	 * sent in short form. Neither is any JPKI PIN. */
+	if (pin_len == 0 || pin_len > 255)
+		return KZ_E_PIN_LENGTH;
+	kz_err err = select_ef(c, jpki_pin_fid(key));
+	if (err != KZ_OK)
+		return err;
+	c->verified[key] = false;
+	kz_apdu a = {.cla = 0x00,
+		     .ins = INS_VERIFY,
+		     .p1 = 0x00,
+		     .p2 = 0x80,
+		     .data = pin,
+		     .lc = pin_len};
+	uint16_t sw = 0;
+	/* Sent once. Whatever goes wrong (a lost answer included) is
+	 * reported, never retried: a retry could spend a second try of a PIN
+	 * that blocks after three. */
+	err = send_no_data(c, &a, &sw);
+	if (err != KZ_OK)
+		return doubt(c, err);
+	return verify_result(c, key, sw, tries_left);
+}
+
+kz_err jpki_change_pin(jpki_card *c, jpki_key key, const uint8_t *new_pin, size_t new_len)
+{
+	if (c == NULL || !key_ok(key) || new_pin == NULL)
+		return KZ_E_ARGS;
+	if (new_len == 0 || new_len > 255)
+		return KZ_E_PIN_LENGTH;
+	/* The card wants the current PIN verified in this session; without
+	 * that the command can only fail, so it is not sent. */
+	if (!c->verified[key])
+		return KZ_E_SECURITY;
+	kz_err err = select_ef(c, jpki_pin_fid(key));
+	if (err != KZ_OK)
+		return err;
+	kz_apdu a = {.cla = 0x00,
+		     .ins = INS_CHANGE,
+		     .p1 = 0x01,
+		     .p2 = 0x80,
+		     .data = new_pin,
+		     .lc = new_len};
+	uint16_t sw = 0;
+	err = send_no_data(c, &a, &sw);
+	if (err != KZ_OK)
+		return doubt(c, err);
+	switch (sw) {
+	case KZ_SW_OK:
+		return KZ_OK;
+	case KZ_SW_SEC_NOT_SAT:
+		c->verified[key] = false;
+		return KZ_E_SECURITY;
+	case KZ_SW_WRONG_LENGTH:
+		return KZ_E_PIN_LENGTH;
+	case KZ_SW_WRONG_DATA: /* the card refuses the new value's form */
+		return KZ_E_PIN_FORMAT;
+	default:
+		return kz_sw_to_err(sw);
+	}
+}
+
+/* ---- signing ----------------------------------------------------------- */
+
+kz_err jpki_sign(jpki_card *c, jpki_key key, const uint8_t *input, size_t input_len,
+		 uint8_t *sig, size_t *sig_len)
+{
+	if (c == NULL || !key_ok(key) || input == NULL || sig == NULL || sig_len == NULL)
+		return KZ_E_ARGS;
+	*sig_len = 0;
+	/* The card pads to 256 bytes itself and needs 11 of them. */
+	if (input_len == 0 || input_len > JPKI_SIGN_INPUT_MAX)
+		return KZ_E_DATA_LEN;
+	kz_err err = select_ef(c, jpki_key_fid(key));
+	if (err != KZ_OK)
+		return err;
+	kz_apdu a = {.cla = 0x80,
+		     .ins = INS_SIGN,
+		     .p1 = 0x00,
+		     .p2 = 0x80,
+		     .data = input,
+		     .lc = input_len,
+		     .le = 256};
+	uint8_t resp[KZ_APDU_SHORT_RESP_MAX];
+	kz_rapdu r;
+	err = jpki_transmit(c, &a, resp, sizeof resp, &r);
+	if (err != KZ_OK)
+		return doubt(c, err);
+	if (r.sw == KZ_SW_SEC_NOT_SAT) {
+		c->verified[key] = false;
+		return KZ_E_SECURITY;
+	}
+	if (r.sw != KZ_SW_OK)
+		return kz_sw_to_err(r.sw);
+	if (r.len != JPKI_SIGNATURE_LEN)
+		return doubt(c, KZ_E_PROTOCOL);
+	memcpy(sig, r.data, JPKI_SIGNATURE_LEN);
+	*sig_len = JPKI_SIGNATURE_LEN;
+	return KZ_OK;
+}

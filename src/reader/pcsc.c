@@ -1,0 +1,1023 @@
+/* The PC/SC back end: readers and cards through pcsc-lite's pcscd.
+ *
+ * Contexts. pcsc-lite serialises every call on one SCARDCONTEXT with a
+ * mutex inside the library, and a blocked SCardGetStatusChange holds that
+ * mutex for its whole timeout; a context is meant for one thread. So each
+ * back end keeps three, each for one kind of work and guarded here:
+ *   list_ctx  reader names and states (list, the first look of wait, and
+ *             name resolution in connect): short calls, under list_mu;
+ *   wait_ctx  the one blocking SCardGetStatusChange, and SCardCancel on it;
+ *             one waiter at a time owns it (wait_busy, under wait_mu);
+ *   card_ctx  SCardConnect and every call on a card handle. card_rw is
+ *             taken shared by those calls and exclusively only to release
+ *             and re-establish the context, so that a handle is never used
+ *             while its context goes away.
+ * list therefore never waits behind a transmit or a blocked wait.
+ *
+ * pcscd may be absent when the module loads, start later, or restart under
+ * us. Contexts are established lazily, and a call failing with "service
+ * gone" (see service_gone) releases its context, re-establishes it once and
+ * is retried once. With no pcscd there are no readers, which is not an
+ * error. After a restart the old card handles are dead: each link records
+ * the generation of the card context it was made on and reports
+ * KZ_E_REMOVED once that context has been replaced.
+ *
+ * Timeouts. SCardTransmit has no timeout of its own: it returns when the
+ * reader driver does. A real contactless reader gives up on a phone that
+ * left within the ISO-DEP frame waiting time (the phone's FWI, plus WTX
+ * extensions it asked for); vpcd returns as soon as its card's socket
+ * closes. Nothing here can interrupt a driver that never answers: pcsc-lite
+ * has no cancel for SCardTransmit. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <winscard.h>
+
+#include "reader/reader.h"
+#include "util/log.h"
+
+/* pcsc-lite's pseudo reader: listed in SCardGetStatusChange, it reports a
+ * change when a reader is added or removed. */
+#define PNP_READER "\\\\?PnP?\\Notification"
+
+/* An extended APDU: header, Lc 00 xx xx, 65535 data bytes, Le xx xx. */
+#define PCSC_MAX_CMD  (4 + 3 + 65535 + 2)
+#define PCSC_MAX_RESP 65538
+
+/* With no pcscd, a blocking wait looks for it this often (a stat() in
+ * SCardEstablishContext: no IPC, nothing to cost while idle). */
+#define NO_SERVICE_POLL_MS 500
+
+/* SCardCancel only reaches a waiter already blocked inside pcscd; one that
+ * is about to block misses it. cancel() therefore repeats it this often,
+ * until the waiter has left, for at most CANCEL_TRIES times. */
+#define CANCEL_RETRY_MS 10
+#define CANCEL_TRIES    200
+
+/* After an unexplained transmit error, how long to give pcscd to notice
+ * that the card left (it polls vpcd and most drivers every 400 ms), so
+ * that a phone leaving mid-APDU is reported as removed, not as a
+ * communication error. Only failures pay this. */
+#define SETTLE_MS 600
+
+/* pcsc-lite's DWORD timeout is milliseconds; INFINITE (0xFFFFFFFF) is
+ * special and must never be passed by accident. */
+#define MAX_WAIT_SLICE_MS 0x7FFFFFFFUL
+
+typedef struct pcsc_backend {
+	kz_backend base;
+
+	pthread_mutex_t list_mu;
+	SCARDCONTEXT list_ctx;
+	bool list_ctx_ok;
+
+	pthread_mutex_t wait_mu;
+	pthread_cond_t wait_cv; /* CLOCK_MONOTONIC; busy, cancel and sleeps */
+	SCARDCONTEXT wait_ctx;
+	bool wait_ctx_ok;
+	bool wait_busy;              /* a waiter owns wait_ctx */
+	unsigned long wait_busy_gen; /* cancel_gen when that waiter started */
+	unsigned long cancel_gen;    /* bumped by every cancel() */
+
+	pthread_rwlock_t card_rw;
+	SCARDCONTEXT card_ctx;
+	bool card_ctx_ok;
+	unsigned long card_gen; /* bumped whenever card_ctx is released */
+} pcsc_backend;
+
+typedef struct pcsc_link {
+	kz_link base;
+	pcsc_backend *be;
+	SCARDHANDLE card;
+	DWORD protocol;    /* changed by SCardReconnect in begin */
+	unsigned long gen; /* card_gen the handle belongs to */
+	char *reader;      /* full pcsc-lite name; also transport.name */
+} pcsc_link;
+
+/* Reader names and states, as one look at pcscd. */
+typedef struct snapshot {
+	char *names;            /* multi-string from SCardListReaders */
+	SCARD_READERSTATE *st;  /* n readers, plus a spare entry for PnP */
+	size_t n;
+	bool no_service;        /* pcscd is not running (n is 0) */
+} snapshot;
+
+/* pcsc-lite error codes are 32-bit values in a long. */
+#define RV(rv) ((unsigned long)(rv) & 0xFFFFFFFFUL)
+
+/* Errors that say the context, not the card, is dead: pcscd is gone or
+ * restarted. SCARD_F_COMM_ERROR is what the client library returns when
+ * its socket to pcscd breaks in the middle of a call. */
+static bool service_gone(LONG rv)
+{
+	return rv == SCARD_E_NO_SERVICE || rv == SCARD_E_SERVICE_STOPPED ||
+	       rv == SCARD_E_INVALID_HANDLE || rv == SCARD_F_COMM_ERROR;
+}
+
+/* Errors after which the card of a handle is certainly not usable any
+ * more: it left, its reader left, or pcscd did. */
+static bool card_gone(LONG rv)
+{
+	return rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD ||
+	       rv == SCARD_E_READER_UNAVAILABLE || rv == SCARD_E_UNKNOWN_READER ||
+	       service_gone(rv);
+}
+
+static bool state_present(DWORD s)
+{
+	/* A mute card is one that did not answer the reset: nothing to talk
+	 * to, so it is not a token either. */
+	return (s & SCARD_STATE_PRESENT) && !(s & SCARD_STATE_MUTE);
+}
+
+static unsigned long state_events(DWORD s)
+{
+	/* pcsc-lite keeps a per-reader insertion/removal counter in the high
+	 * 16 bits of dwEventState. */
+	return (unsigned long)((s >> 16) & 0xFFFFu);
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static struct timespec abs_monotonic(uint64_t ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000u);
+	ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+	return ts;
+}
+
+/* ---- names --------------------------------------------------------------- */
+
+/* Copy a reader name into a kz_reader_state name, cutting it (at a UTF-8
+ * character boundary, so that the result is still valid text) if it is
+ * too long. pcsc-lite's own limit (MAX_READERNAME) is the same 128 bytes,
+ * so this only matters for other PC/SC implementations. */
+static void copy_name(char dst[KZ_READER_NAME_MAX], const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len >= KZ_READER_NAME_MAX) {
+		len = KZ_READER_NAME_MAX - 1;
+		while (len > 0 && ((unsigned char)src[len] & 0xC0u) == 0x80u)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static bool name_is(const char *shown, const char *full)
+{
+	char cut[KZ_READER_NAME_MAX];
+
+	copy_name(cut, full);
+	return strcmp(shown, cut) == 0;
+}
+
+/* ---- snapshots ----------------------------------------------------------- */
+
+static void snapshot_free(snapshot *s)
+{
+	free(s->st);
+	free(s->names);
+	memset(s, 0, sizeof(*s));
+}
+
+/* List the readers through ctx and read their states without blocking.
+ * The two-call form (size, then names) keeps the buffer ours: memory from
+ * SCARD_AUTOALLOCATE must go back through SCardFreeMemory on a context
+ * that is still valid, which after a pcscd restart it is not. */
+static LONG take_snapshot(SCARDCONTEXT ctx, snapshot *s)
+{
+	DWORD len = 0;
+	LONG rv = SCARD_E_INSUFFICIENT_BUFFER;
+
+	memset(s, 0, sizeof(*s));
+	/* A reader plugged in between the two calls makes the second one
+	 * too small; try again a few times. */
+	for (int tries = 0; tries < 3 && rv == SCARD_E_INSUFFICIENT_BUFFER; tries++) {
+		free(s->names);
+		s->names = NULL;
+		rv = SCardListReaders(ctx, NULL, NULL, &len);
+		if (rv != SCARD_S_SUCCESS)
+			break;
+		/* One spare byte so the list is terminated whatever comes. */
+		s->names = calloc(1, (size_t)len + 2);
+		if (!s->names)
+			return SCARD_E_NO_MEMORY;
+		rv = SCardListReaders(ctx, NULL, s->names, &len);
+	}
+	if (rv == SCARD_E_NO_READERS_AVAILABLE) {
+		free(s->names);
+		s->names = NULL;
+		s->st = calloc(1, sizeof(*s->st));
+		return s->st ? SCARD_S_SUCCESS : SCARD_E_NO_MEMORY;
+	}
+	if (rv != SCARD_S_SUCCESS) {
+		snapshot_free(s);
+		return rv;
+	}
+
+	for (const char *p = s->names; *p; p += strlen(p) + 1)
+		s->n++;
+	s->st = calloc(s->n + 1, sizeof(*s->st));
+	if (!s->st) {
+		snapshot_free(s);
+		return SCARD_E_NO_MEMORY;
+	}
+	size_t i = 0;
+	for (const char *p = s->names; *p; p += strlen(p) + 1) {
+		s->st[i].szReader = p;
+		s->st[i].dwCurrentState = SCARD_STATE_UNAWARE;
+		i++;
+	}
+	if (s->n == 0)
+		return SCARD_S_SUCCESS;
+	/* UNAWARE makes it return at once with every reader's state. */
+	rv = SCardGetStatusChange(ctx, 0, s->st, (DWORD)s->n);
+	if (rv == SCARD_E_TIMEOUT)
+		rv = SCARD_S_SUCCESS;
+	if (rv != SCARD_S_SUCCESS)
+		snapshot_free(s);
+	return rv;
+}
+
+/* take_snapshot on the list context, establishing it when needed and
+ * retrying once when pcscd went away. No pcscd is not an error: the
+ * snapshot then says no_service and holds no reader. */
+static LONG list_snapshot(pcsc_backend *be, snapshot *s)
+{
+	LONG rv = SCARD_S_SUCCESS;
+
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&be->list_mu);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!be->list_ctx_ok) {
+			rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &be->list_ctx);
+			if (rv != SCARD_S_SUCCESS)
+				break;
+			be->list_ctx_ok = true;
+		}
+		rv = take_snapshot(be->list_ctx, s);
+		if (!service_gone(rv))
+			break;
+		KZ_DEBUG("pcsc: listing readers: %s; re-establishing the context",
+			 pcsc_stringify_error(rv));
+		SCardReleaseContext(be->list_ctx);
+		be->list_ctx_ok = false;
+	}
+	pthread_mutex_unlock(&be->list_mu);
+
+	if (service_gone(rv)) {
+		KZ_DEBUG("pcsc: no PC/SC service (%s): no readers", pcsc_stringify_error(rv));
+		memset(s, 0, sizeof(*s));
+		s->no_service = true;
+		s->st = calloc(1, sizeof(*s->st));
+		return s->st ? SCARD_S_SUCCESS : SCARD_E_NO_MEMORY;
+	}
+	if (rv != SCARD_S_SUCCESS)
+		KZ_WARN("pcsc: listing readers: %s (0x%08lX)", pcsc_stringify_error(rv), RV(rv));
+	return rv;
+}
+
+/* Does the snapshot show exactly what the caller believes? */
+static bool snapshot_matches(const snapshot *s, const kz_reader_state *known, size_t n)
+{
+	if (s->n != n)
+		return false;
+	for (size_t i = 0; i < s->n; i++) {
+		const SCARD_READERSTATE *st = &s->st[i];
+		size_t j = 0;
+
+		while (j < n && !name_is(known[j].name, st->szReader))
+			j++;
+		if (j == n)
+			return false;
+		if (known[j].card_present != state_present(st->dwEventState) ||
+		    known[j].event_count != state_events(st->dwEventState))
+			return false;
+	}
+	return true;
+}
+
+/* ---- open, close, list ---------------------------------------------------- */
+
+static kz_err pcsc_open(const char *options, kz_backend **out)
+{
+	pcsc_backend *be;
+	pthread_condattr_t ca;
+	LONG rv;
+
+	if (!out)
+		return KZ_E_ARGS;
+	*out = NULL;
+	if (options && *options)
+		KZ_DEBUG("pcsc: options ignored: %s", options);
+
+	be = calloc(1, sizeof(*be));
+	if (!be)
+		return KZ_E_NOMEM;
+	be->base.ops = &kz_pcsc_backend;
+	pthread_mutex_init(&be->list_mu, NULL);
+	pthread_mutex_init(&be->wait_mu, NULL);
+	pthread_rwlock_init(&be->card_rw, NULL);
+	/* Deadlines are monotonic: a clock step must not stretch a wait. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&be->wait_cv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	/* Only to say early in the log whether pcscd is there; every context
+	 * is (re-)established on demand anyway. */
+	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &be->list_ctx);
+	if (rv == SCARD_S_SUCCESS)
+		be->list_ctx_ok = true;
+	else if (rv == SCARD_E_NO_SERVICE)
+		KZ_INFO("pcsc: pcscd is not running; no PC/SC readers until it starts");
+	else
+		KZ_WARN("pcsc: SCardEstablishContext: %s (0x%08lX)", pcsc_stringify_error(rv),
+			RV(rv));
+
+	*out = &be->base;
+	return KZ_OK;
+}
+
+/* Every link must be disconnected and no thread may be inside a call of
+ * this back end any more (cancel() first, then join the waiters). */
+static void pcsc_close(kz_backend *b)
+{
+	pcsc_backend *be = (pcsc_backend *)b;
+
+	if (!be)
+		return;
+	if (be->list_ctx_ok)
+		SCardReleaseContext(be->list_ctx);
+	if (be->wait_ctx_ok)
+		SCardReleaseContext(be->wait_ctx);
+	if (be->card_ctx_ok)
+		SCardReleaseContext(be->card_ctx);
+	pthread_cond_destroy(&be->wait_cv);
+	pthread_rwlock_destroy(&be->card_rw);
+	pthread_mutex_destroy(&be->wait_mu);
+	pthread_mutex_destroy(&be->list_mu);
+	free(be);
+}
+
+static kz_err pcsc_list(kz_backend *b, kz_reader_state *out, size_t cap, size_t *count)
+{
+	pcsc_backend *be = (pcsc_backend *)b;
+	snapshot s;
+	LONG rv;
+
+	if (!be || !count || (cap && !out))
+		return KZ_E_ARGS;
+	*count = 0;
+	rv = list_snapshot(be, &s);
+	if (rv == SCARD_E_NO_MEMORY)
+		return KZ_E_NOMEM;
+	if (rv != SCARD_S_SUCCESS)
+		return KZ_E_COMM;
+	if (s.n > cap)
+		KZ_DEBUG("pcsc: %zu readers, only %zu reported", s.n, cap);
+	for (size_t i = 0; i < s.n && i < cap; i++) {
+		copy_name(out[i].name, s.st[i].szReader);
+		out[i].card_present = state_present(s.st[i].dwEventState);
+		out[i].event_count = state_events(s.st[i].dwEventState);
+	}
+	*count = s.n < cap ? s.n : cap;
+	snapshot_free(&s);
+	return KZ_OK;
+}
+
+/* ---- wait, cancel ---------------------------------------------------------- */
+
+static bool cancelled_since(pcsc_backend *be, unsigned long gen)
+{
+	bool c;
+
+	pthread_mutex_lock(&be->wait_mu);
+	c = be->cancel_gen != gen;
+	pthread_mutex_unlock(&be->wait_mu);
+	return c;
+}
+
+/* Sleep until the monotonic time `until` unless cancelled; true if it was. */
+static bool sleep_until(pcsc_backend *be, unsigned long gen, uint64_t until)
+{
+	struct timespec ts = abs_monotonic(until);
+	bool c;
+
+	pthread_mutex_lock(&be->wait_mu);
+	while (be->cancel_gen == gen && now_ms() < until)
+		if (pthread_cond_timedwait(&be->wait_cv, &be->wait_mu, &ts) == ETIMEDOUT)
+			break;
+	c = be->cancel_gen != gen;
+	pthread_mutex_unlock(&be->wait_mu);
+	return c;
+}
+
+/* Block in SCardGetStatusChange on wait_ctx until any reader in s differs
+ * from its state in s, a reader comes or goes, or the deadline passes.
+ * Waiters take turns on the one wait context (see the top of the file). */
+static LONG block_for_change(pcsc_backend *be, unsigned long gen, snapshot *s, uint64_t deadline)
+{
+	struct timespec ts = abs_monotonic(deadline);
+	SCARDCONTEXT ctx;
+	uint64_t now;
+	DWORD ms;
+	LONG rv = SCARD_S_SUCCESS;
+
+	pthread_mutex_lock(&be->wait_mu);
+	while (be->wait_busy && be->cancel_gen == gen)
+		if (pthread_cond_timedwait(&be->wait_cv, &be->wait_mu, &ts) == ETIMEDOUT)
+			break;
+	if (be->cancel_gen != gen)
+		rv = SCARD_E_CANCELLED;
+	else if (be->wait_busy)
+		rv = SCARD_E_TIMEOUT;
+	else if (!be->wait_ctx_ok) {
+		rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &be->wait_ctx);
+		be->wait_ctx_ok = rv == SCARD_S_SUCCESS;
+	}
+	if (rv != SCARD_S_SUCCESS) {
+		pthread_mutex_unlock(&be->wait_mu);
+		return rv;
+	}
+	be->wait_busy = true;
+	be->wait_busy_gen = gen;
+	ctx = be->wait_ctx;
+	pthread_mutex_unlock(&be->wait_mu);
+
+	/* Wait for a change from what the snapshot saw. Sharing bits are left
+	 * out: a program (us included) connecting or disconnecting is not a
+	 * tap and must not wake the waiter. The PnP reader goes in with
+	 * dwCurrentState 0: pcsc-lite then reports reader additions and
+	 * removals from the moment the call starts (newer releases read a
+	 * non-zero high word as a reader-event counter, which we do not
+	 * track). A reader added before the call but after the snapshot is
+	 * caught by the next wait's snapshot comparison. */
+	for (size_t i = 0; i < s->n; i++) {
+		DWORD st = s->st[i].dwEventState;
+
+		s->st[i].dwCurrentState =
+		    st & ~(DWORD)(SCARD_STATE_CHANGED | SCARD_STATE_INUSE | SCARD_STATE_EXCLUSIVE);
+	}
+	memset(&s->st[s->n], 0, sizeof(s->st[s->n]));
+	s->st[s->n].szReader = PNP_READER;
+	s->st[s->n].dwCurrentState = SCARD_STATE_UNAWARE;
+
+	now = now_ms();
+	ms = deadline > now ? (DWORD)(deadline - now) : 0;
+	if (ms > MAX_WAIT_SLICE_MS)
+		ms = MAX_WAIT_SLICE_MS;
+	rv = SCardGetStatusChange(ctx, ms, s->st, (DWORD)(s->n + 1));
+
+	pthread_mutex_lock(&be->wait_mu);
+	if (service_gone(rv)) {
+		SCardReleaseContext(ctx);
+		be->wait_ctx_ok = false;
+	}
+	be->wait_busy = false;
+	pthread_cond_broadcast(&be->wait_cv);
+	pthread_mutex_unlock(&be->wait_mu);
+	return rv;
+}
+
+/* The end of a pause before looking again: NO_SERVICE_POLL_MS from now,
+ * but never past the caller's deadline. */
+static uint64_t pause_end(uint64_t deadline)
+{
+	uint64_t until = now_ms() + NO_SERVICE_POLL_MS;
+
+	return until < deadline ? until : deadline;
+}
+
+static kz_err pcsc_wait(kz_backend *b, const kz_reader_state *known, size_t n, unsigned timeout_ms)
+{
+	pcsc_backend *be = (pcsc_backend *)b;
+	uint64_t deadline = now_ms() + timeout_ms;
+	bool retried = false;
+	unsigned long gen;
+	snapshot s;
+	LONG rv;
+
+	if (!be || (n && !known))
+		return KZ_E_ARGS;
+	pthread_mutex_lock(&be->wait_mu);
+	gen = be->cancel_gen;
+	pthread_mutex_unlock(&be->wait_mu);
+
+	for (;;) {
+		if (cancelled_since(be, gen))
+			return KZ_E_CANCELLED;
+		/* First compare with the present, so that whatever changed
+		 * since the caller's list (however long ago) is reported at
+		 * once, and so that the blocking call starts from pcscd's
+		 * full state (mute, unavailable) rather than a guess. */
+		rv = list_snapshot(be, &s);
+		if (rv != SCARD_S_SUCCESS) {
+			/* The caller loops on errors: keep that loop cold. */
+			if (sleep_until(be, gen, pause_end(deadline)))
+				return KZ_E_CANCELLED;
+			return rv == SCARD_E_NO_MEMORY ? KZ_E_NOMEM : KZ_E_COMM;
+		}
+		if (!snapshot_matches(&s, known, n)) {
+			snapshot_free(&s);
+			return KZ_OK;
+		}
+		if (now_ms() >= deadline) {
+			snapshot_free(&s);
+			return KZ_E_TIMEOUT;
+		}
+		if (s.no_service) {
+			/* Nothing to block on until pcscd starts. */
+			snapshot_free(&s);
+			if (sleep_until(be, gen, pause_end(deadline)))
+				return KZ_E_CANCELLED;
+			continue;
+		}
+
+		rv = block_for_change(be, gen, &s, deadline);
+		snapshot_free(&s);
+		switch (rv) {
+		case SCARD_S_SUCCESS:
+			return KZ_OK;
+		case SCARD_E_TIMEOUT:
+			return KZ_E_TIMEOUT;
+		case SCARD_E_CANCELLED:
+			/* A late SCardCancel aimed at an earlier waiter can
+			 * land on this one: only our own cancel counts. */
+			if (cancelled_since(be, gen))
+				return KZ_E_CANCELLED;
+			KZ_DEBUG("pcsc: stray cancel; waiting again");
+			continue;
+		default:
+			break;
+		}
+		if (service_gone(rv) && !retried) {
+			/* pcscd went away or restarted: the next snapshot
+			 * tells what is there now. */
+			KZ_DEBUG("pcsc: waiting: %s; re-establishing the context",
+				 pcsc_stringify_error(rv));
+			retried = true;
+			continue;
+		}
+		KZ_WARN("pcsc: SCardGetStatusChange: %s (0x%08lX)", pcsc_stringify_error(rv),
+			RV(rv));
+		if (sleep_until(be, gen, pause_end(deadline)))
+			return KZ_E_CANCELLED;
+		return KZ_E_COMM;
+	}
+}
+
+static void pcsc_cancel(kz_backend *b)
+{
+	pcsc_backend *be = (pcsc_backend *)b;
+	struct timespec ts;
+	unsigned long mine;
+
+	if (!be)
+		return;
+	pthread_mutex_lock(&be->wait_mu);
+	mine = ++be->cancel_gen;
+	/* Wakes waiters queued for the wait context and sleepers. */
+	pthread_cond_broadcast(&be->wait_cv);
+	/* The waiter owning the context, if it started before this cancel,
+	 * is (or is about to be) blocked in pcscd: keep cancelling until it
+	 * has left. pcsc-lite ignores SCardCancel before the call is really
+	 * blocked, so once is not enough. */
+	for (int tries = 0; tries < CANCEL_TRIES; tries++) {
+		if (!be->wait_busy || (long)(mine - be->wait_busy_gen) <= 0)
+			break;
+		if (be->wait_ctx_ok) {
+			SCARDCONTEXT ctx = be->wait_ctx;
+
+			/* Not under wait_mu: SCardCancel talks to pcscd. */
+			pthread_mutex_unlock(&be->wait_mu);
+			SCardCancel(ctx);
+			pthread_mutex_lock(&be->wait_mu);
+		}
+		if (!be->wait_busy || (long)(mine - be->wait_busy_gen) <= 0)
+			break;
+		ts = abs_monotonic(now_ms() + CANCEL_RETRY_MS);
+		pthread_cond_timedwait(&be->wait_cv, &be->wait_mu, &ts);
+	}
+	pthread_mutex_unlock(&be->wait_mu);
+}
+
+/* ---- the card context ------------------------------------------------------ */
+
+/* Return with card_rw held shared and card_ctx valid (its generation in
+ * *gen), or with nothing held and the establishing error. */
+static LONG card_ctx_acquire(pcsc_backend *be, unsigned long *gen)
+{
+	LONG rv;
+
+	for (;;) {
+		pthread_rwlock_rdlock(&be->card_rw);
+		if (be->card_ctx_ok) {
+			*gen = be->card_gen;
+			return SCARD_S_SUCCESS;
+		}
+		pthread_rwlock_unlock(&be->card_rw);
+
+		pthread_rwlock_wrlock(&be->card_rw);
+		rv = SCARD_S_SUCCESS;
+		if (!be->card_ctx_ok) {
+			rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &be->card_ctx);
+			be->card_ctx_ok = rv == SCARD_S_SUCCESS;
+		}
+		pthread_rwlock_unlock(&be->card_rw);
+		if (rv != SCARD_S_SUCCESS)
+			return rv;
+	}
+}
+
+/* Drop card context generation gen (if still current): its handles die. */
+static void card_ctx_reset(pcsc_backend *be, unsigned long gen)
+{
+	pthread_rwlock_wrlock(&be->card_rw);
+	if (be->card_ctx_ok && be->card_gen == gen) {
+		SCardReleaseContext(be->card_ctx);
+		be->card_ctx_ok = false;
+		be->card_gen++;
+	}
+	pthread_rwlock_unlock(&be->card_rw);
+}
+
+/* Take card_rw shared if the link's handle is still alive. */
+static bool link_hold(pcsc_link *l)
+{
+	pthread_rwlock_rdlock(&l->be->card_rw);
+	if (l->be->card_ctx_ok && l->be->card_gen == l->gen)
+		return true;
+	pthread_rwlock_unlock(&l->be->card_rw);
+	return false;
+}
+
+static void link_release(pcsc_link *l)
+{
+	pthread_rwlock_unlock(&l->be->card_rw);
+}
+
+/* Is there a (responsive) card in the link's reader right now, and if
+ * settle_ms, after giving pcscd that long to notice it leaving? Called
+ * with the link held. */
+static bool reader_has_card(pcsc_link *l, unsigned settle_ms)
+{
+	SCARD_READERSTATE st;
+	LONG rv;
+
+	memset(&st, 0, sizeof(st));
+	st.szReader = l->reader;
+	st.dwCurrentState = SCARD_STATE_UNAWARE;
+	rv = SCardGetStatusChange(l->be->card_ctx, 0, &st, 1);
+	if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
+		return false;
+	if (!state_present(st.dwEventState) || !settle_ms)
+		return state_present(st.dwEventState);
+	st.dwCurrentState = st.dwEventState & ~(DWORD)(SCARD_STATE_CHANGED | SCARD_STATE_INUSE |
+						       SCARD_STATE_EXCLUSIVE);
+	rv = SCardGetStatusChange(l->be->card_ctx, settle_ms, &st, 1);
+	if (rv == SCARD_E_TIMEOUT)
+		return true;
+	if (rv != SCARD_S_SUCCESS)
+		return false;
+	return state_present(st.dwEventState);
+}
+
+/* ---- connect, transmit ----------------------------------------------------- */
+
+static const SCARD_IO_REQUEST *pci_for(DWORD protocol)
+{
+	switch (protocol) {
+	case SCARD_PROTOCOL_T0:
+		return SCARD_PCI_T0;
+	case SCARD_PROTOCOL_RAW:
+		return SCARD_PCI_RAW;
+	default:
+		return SCARD_PCI_T1;
+	}
+}
+
+/* Map a failed call on a card handle. Held: the link (for the card check).
+ * W_RESET_CARD means another program reset the card; only if the card is
+ * also gone is that a removal. Anything unexplained gets one look at the
+ * reader (with SETTLE_MS for pcscd to catch up) so that a phone that left
+ * mid-exchange is reported as removed. */
+static kz_err card_error(pcsc_link *l, const char *what, LONG rv)
+{
+	if (card_gone(rv)) {
+		KZ_DEBUG("pcsc: %s on %s: %s (card gone)", what, l->reader,
+			 pcsc_stringify_error(rv));
+		return KZ_E_REMOVED;
+	}
+	if (rv == SCARD_E_INSUFFICIENT_BUFFER) {
+		KZ_WARN("pcsc: %s on %s: %s", what, l->reader, pcsc_stringify_error(rv));
+		return KZ_E_PROTOCOL;
+	}
+	if (!reader_has_card(l, rv == SCARD_W_RESET_CARD ? 0 : SETTLE_MS)) {
+		KZ_DEBUG("pcsc: %s on %s: %s (card gone)", what, l->reader,
+			 pcsc_stringify_error(rv));
+		return KZ_E_REMOVED;
+	}
+	KZ_WARN("pcsc: %s on %s: %s (0x%08lX)", what, l->reader, pcsc_stringify_error(rv),
+		RV(rv));
+	return KZ_E_COMM;
+}
+
+static kz_err pcsc_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
+			    size_t *resp_len)
+{
+	pcsc_link *l = ctx;
+	DWORD rlen;
+	kz_err e;
+	LONG rv;
+
+	if (!l || !cmd || !resp || !resp_len || cmd_len < 4 || cmd_len > PCSC_MAX_CMD)
+		return KZ_E_ARGS;
+	/* pcsc-lite refuses a receive buffer announced larger than this. */
+	rlen = *resp_len > MAX_BUFFER_SIZE_EXTENDED ? MAX_BUFFER_SIZE_EXTENDED : (DWORD)*resp_len;
+	*resp_len = 0;
+	if (!link_hold(l)) {
+		KZ_DEBUG("pcsc: transmit on %s: PC/SC context was replaced (pcscd restarted)",
+			 l->reader);
+		return KZ_E_REMOVED;
+	}
+	rv = SCardTransmit(l->card, pci_for(l->protocol), cmd, (DWORD)cmd_len, NULL, resp, &rlen);
+	if (rv == SCARD_S_SUCCESS) {
+		link_release(l);
+		if (rlen < 2) {
+			KZ_WARN("pcsc: transmit on %s: %lu-byte answer has no status word",
+				l->reader, (unsigned long)rlen);
+			return KZ_E_PROTOCOL;
+		}
+		*resp_len = rlen;
+		return KZ_OK;
+	}
+	e = card_error(l, "SCardTransmit", rv);
+	link_release(l);
+	return e;
+}
+
+/* SCardConnect through the card context, re-establishing it once if pcscd
+ * went away. */
+static LONG connect_once(pcsc_backend *be, const char *reader, SCARDHANDLE *h, DWORD *proto,
+			 unsigned long *gen)
+{
+	LONG rv = SCARD_S_SUCCESS;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rv = card_ctx_acquire(be, gen);
+		if (rv != SCARD_S_SUCCESS)
+			return rv;
+		rv = SCardConnect(be->card_ctx, reader, SCARD_SHARE_SHARED,
+				  SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, h, proto);
+		pthread_rwlock_unlock(&be->card_rw);
+		if (!service_gone(rv))
+			break;
+		KZ_DEBUG("pcsc: SCardConnect(%s): %s; re-establishing the context", reader,
+			 pcsc_stringify_error(rv));
+		card_ctx_reset(be, *gen);
+	}
+	return rv;
+}
+
+/* The full pcsc-lite name of a reader that list() may have shortened.
+ * Returns a new string, or NULL if none or several match. */
+static char *resolve_name(pcsc_backend *be, const char *shown)
+{
+	snapshot s;
+	char *found = NULL;
+	int matches = 0;
+
+	if (list_snapshot(be, &s) != SCARD_S_SUCCESS)
+		return NULL;
+	for (size_t i = 0; i < s.n; i++)
+		if (name_is(shown, s.st[i].szReader) && matches++ == 0)
+			found = strdup(s.st[i].szReader);
+	snapshot_free(&s);
+	if (matches != 1) {
+		free(found);
+		return NULL;
+	}
+	return found;
+}
+
+static kz_err pcsc_connect(kz_backend *b, const char *reader, kz_link **out)
+{
+	pcsc_backend *be = (pcsc_backend *)b;
+	SCARDHANDLE h = 0;
+	DWORD proto = 0;
+	unsigned long gen = 0;
+	char *full;
+	pcsc_link *l;
+	LONG rv;
+
+	if (!be || !reader || !*reader || !out)
+		return KZ_E_ARGS;
+	*out = NULL;
+	full = strdup(reader);
+	if (!full)
+		return KZ_E_NOMEM;
+	rv = connect_once(be, full, &h, &proto, &gen);
+	if (rv == SCARD_E_UNKNOWN_READER && strlen(reader) + 4 >= KZ_READER_NAME_MAX) {
+		/* Possibly a name copy_name() shortened. */
+		char *longer = resolve_name(be, reader);
+
+		if (longer) {
+			free(full);
+			full = longer;
+			rv = connect_once(be, full, &h, &proto, &gen);
+		}
+	}
+
+	switch (rv) {
+	case SCARD_S_SUCCESS:
+		break;
+	case SCARD_E_NO_SMARTCARD:
+	case SCARD_W_REMOVED_CARD:
+	case SCARD_W_UNRESPONSIVE_CARD:
+	case SCARD_W_UNPOWERED_CARD:
+		KZ_DEBUG("pcsc: SCardConnect(%s): %s", full, pcsc_stringify_error(rv));
+		free(full);
+		return KZ_E_NO_CARD;
+	case SCARD_E_UNKNOWN_READER:
+	case SCARD_E_READER_UNAVAILABLE:
+	case SCARD_E_NO_SERVICE:
+	case SCARD_E_SERVICE_STOPPED:
+	case SCARD_E_INVALID_HANDLE:
+	case SCARD_F_COMM_ERROR:
+		KZ_DEBUG("pcsc: SCardConnect(%s): %s", full, pcsc_stringify_error(rv));
+		free(full);
+		return KZ_E_NO_READER;
+	case SCARD_E_NO_MEMORY:
+		KZ_WARN("pcsc: SCardConnect(%s): %s", full, pcsc_stringify_error(rv));
+		free(full);
+		return KZ_E_NOMEM;
+	default:
+		KZ_WARN("pcsc: SCardConnect(%s): %s (0x%08lX)", full, pcsc_stringify_error(rv),
+			RV(rv));
+		free(full);
+		return KZ_E_COMM;
+	}
+
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		if (card_ctx_acquire(be, &gen) == SCARD_S_SUCCESS) {
+			SCardDisconnect(h, SCARD_LEAVE_CARD);
+			pthread_rwlock_unlock(&be->card_rw);
+		}
+		free(full);
+		return KZ_E_NOMEM;
+	}
+	l->base.ops = &kz_pcsc_backend;
+	l->be = be;
+	l->card = h;
+	l->protocol = proto;
+	l->gen = gen;
+	l->reader = full;
+	l->base.transport.transmit = pcsc_transmit;
+	l->base.transport.ctx = l;
+	l->base.transport.max_cmd = PCSC_MAX_CMD;
+	l->base.transport.max_resp = PCSC_MAX_RESP;
+	/* pcscd carries extended APDUs; whether the reader and the card do is
+	 * for the JPKI layer to find out. */
+	l->base.transport.extended_ok = true;
+	l->base.transport.name = l->reader;
+	KZ_DEBUG("pcsc: connected to %s (T=%d)", full, proto == SCARD_PROTOCOL_T0 ? 0 : 1);
+	*out = &l->base;
+	return KZ_OK;
+}
+
+/* ---- begin, end, present, disconnect ---------------------------------------- */
+
+static kz_err pcsc_begin(kz_link *kl, bool *reset)
+{
+	pcsc_link *l = (pcsc_link *)kl;
+	kz_err e = KZ_OK;
+	DWORD proto;
+	LONG rv;
+
+	if (reset)
+		*reset = false;
+	if (!l)
+		return KZ_E_ARGS;
+	if (!link_hold(l)) {
+		KZ_DEBUG("pcsc: begin on %s: PC/SC context was replaced (pcscd restarted)",
+			 l->reader);
+		return KZ_E_REMOVED;
+	}
+	/* Blocks while another program holds a transaction on the card
+	 * (pcsc-lite polls for it); that is the point of a transaction. */
+	rv = SCardBeginTransaction(l->card);
+	if (rv == SCARD_W_RESET_CARD) {
+		/* Someone reset the card: what we selected or verified on it is
+		 * gone. Take the card back as it is (no second reset) and tell
+		 * the caller, who must start over. */
+		rv = SCardReconnect(l->card, SCARD_SHARE_SHARED,
+				    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD, &proto);
+		if (rv == SCARD_S_SUCCESS) {
+			l->protocol = proto;
+			if (reset)
+				*reset = true;
+			KZ_DEBUG("pcsc: card in %s was reset by another program", l->reader);
+			rv = SCardBeginTransaction(l->card);
+		}
+	}
+	if (rv != SCARD_S_SUCCESS)
+		e = card_error(l, "SCardBeginTransaction", rv);
+	link_release(l);
+	return e;
+}
+
+static void pcsc_end(kz_link *kl)
+{
+	pcsc_link *l = (pcsc_link *)kl;
+	LONG rv;
+
+	if (!l || !link_hold(l))
+		return;
+	rv = SCardEndTransaction(l->card, SCARD_LEAVE_CARD);
+	link_release(l);
+	/* Nothing to do about it: a removed card ended the transaction. */
+	if (rv != SCARD_S_SUCCESS)
+		KZ_DEBUG("pcsc: SCardEndTransaction on %s: %s", l->reader,
+			 pcsc_stringify_error(rv));
+}
+
+static bool pcsc_present(kz_link *kl)
+{
+	pcsc_link *l = (pcsc_link *)kl;
+	char name[MAX_READERNAME];
+	BYTE atr[MAX_ATR_SIZE];
+	DWORD name_len = sizeof(name), atr_len = sizeof(atr), state = 0, proto = 0;
+	bool present;
+	LONG rv;
+
+	if (!l || !link_hold(l))
+		return false;
+	/* pcscd answers from its own state: no APDU goes to the card. */
+	rv = SCardStatus(l->card, name, &name_len, &state, &proto, atr, &atr_len);
+	if (rv == SCARD_S_SUCCESS)
+		present = (state & SCARD_PRESENT) && !(state & SCARD_SWALLOWED);
+	else if (rv == SCARD_W_RESET_CARD)
+		present = reader_has_card(l, 0);
+	else
+		present = false;
+	link_release(l);
+	if (rv != SCARD_S_SUCCESS)
+		KZ_DEBUG("pcsc: SCardStatus on %s: %s", l->reader, pcsc_stringify_error(rv));
+	return present;
+}
+
+static void pcsc_disconnect(kz_link *kl)
+{
+	pcsc_link *l = (pcsc_link *)kl;
+	LONG rv;
+
+	if (!l)
+		return;
+	if (link_hold(l)) {
+		/* Leave the card as it is: another program may be using it,
+		 * and a reset would cost the phone a new activation. */
+		rv = SCardDisconnect(l->card, SCARD_LEAVE_CARD);
+		link_release(l);
+		if (rv != SCARD_S_SUCCESS)
+			KZ_DEBUG("pcsc: SCardDisconnect on %s: %s", l->reader,
+				 pcsc_stringify_error(rv));
+	}
+	free(l->reader);
+	free(l);
+}
+
+const kz_backend_ops kz_pcsc_backend = {
+	.name = "pcsc",
+	.open = pcsc_open,
+	.close = pcsc_close,
+	.list = pcsc_list,
+	.wait = pcsc_wait,
+	.cancel = pcsc_cancel,
+	.connect = pcsc_connect,
+	.begin = pcsc_begin,
+	.end = pcsc_end,
+	.present = pcsc_present,
+	.disconnect = pcsc_disconnect,
+};

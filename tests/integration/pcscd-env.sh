@@ -1,0 +1,239 @@
+# pcscd-env.sh: a private pcscd + vpcd + simulated phone for one integration test.
+#
+# Use (bash), as the very first thing the test does, before any `set --`,
+# because the script is re-executed with its own arguments:
+#
+#   #!/bin/bash
+#   . "${srcdir:-.}/tests/integration/pcscd-env.sh"
+#   kz_start_pcscd                      # private pcscd, vpcd readers appear
+#   kz_make_pki                         # test PKI in "$KZ_PKI"
+#   kz_start_phone --pki "$KZ_PKI"      # the phone taps reader "Virtual PCD 00 00"
+#   pkcs11-tool --module ... -L         # the test itself
+#   kz_stop_phone                       # the phone leaves the field
+#
+# What it does:
+#  - Re-executes the calling script inside `unshare -mn` (new mount and
+#    network namespaces) with a tmpfs on /run/pcscd and its own loopback.
+#    pcscd insists on one instance per /run/pcscd/pcscd.pid and vpcd listens
+#    on fixed TCP ports 35963/35964, so without this two tests running at
+#    once (make -j check) would fight over both. Inside, the test talks to its
+#    own pcscd only; the host's pcscd, if any, is untouched.
+#    KZ_PCSCD_NS=1 in the environment marks "already inside".
+#  - Makes a per-test temporary directory, $KZ_TMP, holding every log
+#    (pcscd.log, phone-N.log) and the PKI; kept when the test fails and
+#    KZ_KEEP_TMP=1, removed otherwise.
+#  - On EXIT (success, failure, or a fatal signal) kills every process it
+#    started and removes $KZ_TMP; the namespace disappears with the last
+#    process, taking the tmpfs with it.
+#
+# Exit codes: 77 (skip) only when namespaces cannot be created at all (no
+# privilege, no unshare); the reason is printed. Anything else that goes
+# wrong is a hard error (99): a test must never pass by skipping silently.
+#
+# Environment it reads:
+#   srcdir        source tree (default: found from this file's location)
+#   top_builddir  build tree (default: ".")
+#   KZ_PHONE_SIM  the simulated phone (default:
+#                 "$top_builddir/tests/sim/kazashi-phone-sim")
+#   KZ_PCSCD      the pcscd binary (default: pcscd from PATH, then /usr/sbin)
+#   KZ_KEEP_TMP   1 = keep $KZ_TMP after the test, for post-mortems
+
+# Bash only: arrays, $BASH_SOURCE, `wait -n` style job control.
+if [ -z "${BASH_VERSION:-}" ]; then
+	echo "pcscd-env.sh: must be sourced from bash" >&2
+	exit 99
+fi
+
+kz_die() {
+	echo "pcscd-env.sh: $*" >&2
+	exit 99
+}
+
+# ---- 1. enter the private namespaces ------------------------------------
+if [ "${KZ_PCSCD_NS:-}" != 1 ]; then
+	# Probe first: a failed `exec unshare` would exit 1, which the test
+	# harness would read as a failure rather than "cannot run here".
+	if ! command -v unshare >/dev/null 2>&1; then
+		echo "pcscd-env.sh: SKIP: unshare(1) is not installed" >&2
+		exit 77
+	fi
+	if ! kz_err=$(unshare -mn true 2>&1); then
+		echo "pcscd-env.sh: SKIP: cannot create mount+network namespaces: $kz_err" >&2
+		exit 77
+	fi
+	export KZ_PCSCD_NS=1
+	# unshare without --fork execs in place: the test harness keeps
+	# waiting on the same pid. Mount and loopback are set up by the
+	# re-executed script (below), where failures are hard errors.
+	exec unshare -mn -- "$BASH" "$0" "$@"
+	kz_die "exec unshare failed"
+fi
+
+if [ "${KZ_PCSCD_NS_READY:-}" != 1 ]; then
+	mkdir -p /run/pcscd || kz_die "cannot create /run/pcscd"
+	# unshare(1) makes the new mount namespace private, so this tmpfs is
+	# seen by this test's processes only.
+	mount -t tmpfs -o mode=0755 tmpfs /run/pcscd || kz_die "cannot mount a tmpfs on /run/pcscd"
+	ip link set lo up || kz_die "cannot bring up the loopback interface"
+	export KZ_PCSCD_NS_READY=1
+fi
+
+# ---- 2. per-test state ----------------------------------------------------
+if [ -z "${srcdir:-}" ]; then
+	srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || kz_die "cannot find srcdir"
+fi
+: "${top_builddir:=.}"
+: "${KZ_PHONE_SIM:=$top_builddir/tests/sim/kazashi-phone-sim}"
+export srcdir top_builddir KZ_PHONE_SIM
+
+KZ_TMP=$(mktemp -d "${TMPDIR:-/tmp}/kazashi-test.XXXXXX") || kz_die "cannot make a temporary directory"
+KZ_PKI=$KZ_TMP/pki
+export KZ_TMP KZ_PKI
+
+KZ_PIDS=()        # every background process started here, oldest first
+KZ_PHONE_PID=     # the most recently started phone
+KZ_PHONE_N=0      # phones started so far (names their logs)
+KZ_PCSCD_PID=
+
+# The vpcd reader the phone's port 35963 feeds (35964 feeds "... 00 01").
+KZ_READER="Virtual PCD 00 00"
+export KZ_READER
+
+kz_cleanup() {
+	local rc=$? pid
+	trap - EXIT INT TERM HUP
+	# Newest first: phones before pcscd, so that pcscd sees the card
+	# leave rather than its reader vanish under a connected card.
+	for ((i = ${#KZ_PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${KZ_PIDS[i]}
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${KZ_PIDS[@]}"; do
+		# Give each 2 s to go, then insist: a wedged child must not
+		# keep the harness waiting on its inherited stdout.
+		for _ in $(seq 20); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		# Show what the daemons said: the harness keeps only our output.
+		for f in "$KZ_TMP"/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $(basename "$f") (last 40 lines) ----" >&2
+			tail -n 40 "$f" >&2
+		done
+	fi
+	if [ "${KZ_KEEP_TMP:-}" = 1 ]; then
+		echo "pcscd-env.sh: kept $KZ_TMP" >&2
+	else
+		rm -rf "$KZ_TMP"
+	fi
+	exit "$rc"
+}
+trap kz_cleanup EXIT
+# A signal must still run the EXIT trap (bash does not on its own).
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ---- 3. helpers for the tests ----------------------------------------------
+
+# kz_card_state READER: prints Yes or No (card in READER), or nothing if the
+# reader is not listed. opensc-tool only lists: it does not connect, so it
+# does not disturb a phone that counts APDUs.
+kz_card_state() {
+	opensc-tool -l 2>/dev/null | awk -v r="$1" '
+		{ name = $0; sub(/^[0-9]+[ \t]+[A-Za-z]+[ \t]+/, "", name) }
+		name ~ r "[ \t]*$" || $0 ~ ("[ \t]" r "$") { print $2; exit }'
+}
+
+# kz_wait_card yes|no [SECONDS] [READER]: until a card is (or is not) in
+# READER (default $KZ_READER), at most SECONDS (default 10). Fails the test
+# (exit 99) on timeout.
+kz_wait_card() {
+	local want=$1 secs=${2:-10} reader=${3:-$KZ_READER} i state
+	case $want in
+	yes) want=Yes ;;
+	no) want=No ;;
+	*) kz_die "kz_wait_card: want yes or no, not '$want'" ;;
+	esac
+	for ((i = 0; i < secs * 10; i++)); do
+		state=$(kz_card_state "$reader")
+		[ "$state" = "$want" ] && return 0
+		sleep 0.1
+	done
+	kz_die "card in '$reader' still not '$want' after ${secs}s (last: '${state:-no reader}')"
+}
+
+# kz_start_pcscd [EXTRA-ARGS...]: start this test's pcscd in the foreground
+# (-f) with APDU logging (-a) into $KZ_TMP/pcscd.log, and wait (at most 5 s)
+# for its socket.
+kz_start_pcscd() {
+	local pcscd=${KZ_PCSCD:-} i
+	[ -z "$KZ_PCSCD_PID" ] || kz_die "kz_start_pcscd: already running (pid $KZ_PCSCD_PID)"
+	if [ -z "$pcscd" ]; then
+		pcscd=$(command -v pcscd || true)
+		[ -n "$pcscd" ] || pcscd=/usr/sbin/pcscd
+	fi
+	[ -x "$pcscd" ] || kz_die "pcscd not found ($pcscd); install the pcscd package"
+	# Left-overs of an earlier pcscd in this namespace (kz_stop_pcscd then
+	# start again) would make it refuse to start.
+	rm -f /run/pcscd/pcscd.comm /run/pcscd/pcscd.pid
+	"$pcscd" -f -a "$@" >>"$KZ_TMP/pcscd.log" 2>&1 &
+	KZ_PCSCD_PID=$!
+	KZ_PIDS+=("$KZ_PCSCD_PID")
+	for ((i = 0; i < 50; i++)); do
+		[ -S /run/pcscd/pcscd.comm ] && return 0
+		kill -0 "$KZ_PCSCD_PID" 2>/dev/null || kz_die "pcscd exited at start (see pcscd.log below)"
+		sleep 0.1
+	done
+	kz_die "pcscd did not create /run/pcscd/pcscd.comm within 5 s"
+}
+
+# kz_stop_pcscd: stop this test's pcscd (to test a module that outlives it).
+kz_stop_pcscd() {
+	[ -n "$KZ_PCSCD_PID" ] || kz_die "kz_stop_pcscd: pcscd is not running"
+	kill "$KZ_PCSCD_PID" 2>/dev/null
+	wait "$KZ_PCSCD_PID" 2>/dev/null
+	KZ_PCSCD_PID=
+}
+
+# kz_make_pki: the test PKI in $KZ_PKI, made once per test.
+kz_make_pki() {
+	[ -f "$KZ_PKI/sign.der" ] && return 0
+	sh "$srcdir/tests/sim/make-pki.sh" "$KZ_PKI" >"$KZ_TMP/make-pki.log" 2>&1 ||
+		kz_die "make-pki.sh failed: $(tail -n 5 "$KZ_TMP/make-pki.log")"
+}
+
+# kz_start_phone [ARGS...]: start the simulated phone against vpcd's first
+# reader (port 35963) with ARGS, log to $KZ_TMP/phone-N.log, and wait (at
+# most 10 s) until pcscd sees the card. Sets KZ_PHONE_PID.
+kz_start_phone() {
+	local i
+	[ -n "$KZ_PCSCD_PID" ] || kz_die "kz_start_phone: start pcscd first (kz_start_pcscd)"
+	[ -x "$KZ_PHONE_SIM" ] || kz_die "no simulated phone at $KZ_PHONE_SIM (build it, or set KZ_PHONE_SIM)"
+	KZ_PHONE_N=$((KZ_PHONE_N + 1))
+	"$KZ_PHONE_SIM" --port 35963 "$@" >"$KZ_TMP/phone-$KZ_PHONE_N.log" 2>&1 &
+	KZ_PHONE_PID=$!
+	KZ_PIDS+=("$KZ_PHONE_PID")
+	for ((i = 0; i < 100; i++)); do
+		[ "$(kz_card_state "$KZ_READER")" = Yes ] && return 0
+		kill -0 "$KZ_PHONE_PID" 2>/dev/null ||
+			kz_die "the phone exited at start (see phone-$KZ_PHONE_N.log below)"
+		sleep 0.1
+	done
+	kz_die "no card in '$KZ_READER' 10 s after starting the phone"
+}
+
+# kz_stop_phone: the phone leaves the field (its process ends, vpcd sees
+# the socket close) and pcscd notices, at most 10 s.
+kz_stop_phone() {
+	[ -n "$KZ_PHONE_PID" ] || kz_die "kz_stop_phone: no phone running"
+	kill "$KZ_PHONE_PID" 2>/dev/null
+	wait "$KZ_PHONE_PID" 2>/dev/null
+	KZ_PHONE_PID=
+	kz_wait_card no 10
+}

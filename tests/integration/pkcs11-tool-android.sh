@@ -1,0 +1,2 @@
+#!/bin/sh
+exec "${srcdir:-.}/tests/integration/pkcs11-tool-flow.sh" android
