@@ -34,3 +34,7 @@ src_kazashi_pkcs11_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -no
 	-Wl,--version-script=$(srcdir)/src/pkcs11/kazashi.sym
 EXTRA_src_kazashi_pkcs11_la_DEPENDENCIES = $(srcdir)/src/pkcs11/kazashi.sym
 EXTRA_DIST += src/pkcs11/kazashi.sym
+
+# p11-kit loads the module by its .so; libtool's .la has no use there.
+install-exec-hook:
+	rm -f $(DESTDIR)$(p11moduledir)/kazashi-pkcs11.la

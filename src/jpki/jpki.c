@@ -374,7 +374,9 @@ kz_err jpki_read_token_info(jpki_card *c, char text[JPKI_TOKEN_INFO_LEN + 1], jp
 	kz_err err = select_ef(c, JPKI_EF_TOKEN_INFO);
 	if (err != KZ_OK)
 		return err;
-	uint8_t resp[JPKI_TOKEN_INFO_LEN + 2];
+	/* Room for any short answer, so that one longer than asked for is
+	 * seen here as malformed rather than refused by the reader. */
+	uint8_t resp[KZ_APDU_SHORT_RESP_MAX];
 	kz_rapdu r;
 	err = read_binary(c, 0, JPKI_TOKEN_INFO_LEN, false, resp, sizeof resp, &r);
 	if (err != KZ_OK)

@@ -1,0 +1,18 @@
+#!/bin/sh
+# The whole test suite on a fresh Debian 12 machine: install what is
+# missing, build and install kazashi, run unit and integration tests
+# against the installed module, print "N passed, N failed, N skipped".
+set -eu
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then
+	# pcscd, private namespaces and `make install` need root.
+	exec sudo -E "$0" "$@"
+fi
+scripts/deps.sh
+scripts/build.sh
+module="/usr/lib/$(gcc -print-multiarch)/pkcs11/kazashi-pkcs11.so"
+status=0
+make -j"$(nproc)" check KZ_MODULE="$module" >check.log 2>&1 || status=$?
+grep -E '^(FAIL|ERROR|XPASS|SKIP):' check.log || true
+[ "$status" -eq 0 ] || tail -n 60 check.log
+scripts/summary.sh .
