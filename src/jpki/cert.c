@@ -216,19 +216,19 @@ void jpki_cert_clear(jpki_cert *cert)
 /* PKCS#1 v1.5 type-1 check of sig against input taken as the whole
  * DigestInfo (or raw data): with no signature digest set, OpenSSL compares
  * the unpadded block with input itself, which is what the card signed. */
-static bool verify_pkcs1(EVP_PKEY *pkey, const uint8_t *input, size_t input_len,
-			 const uint8_t *sig, size_t sig_len)
+static bool verify_pkcs1(EVP_PKEY *pkey, const uint8_t *input, size_t input_len, const uint8_t *sig,
+                         size_t sig_len)
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
 	bool ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
-		  EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
-		  EVP_PKEY_verify(ctx, sig, sig_len, input, input_len) == 1;
+	          EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+	          EVP_PKEY_verify(ctx, sig, sig_len, input, input_len) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	return ok;
 }
 
 kz_err jpki_cert_verify_raw(const jpki_cert *cert, const uint8_t *input, size_t input_len,
-			    const uint8_t *sig, size_t sig_len)
+                            const uint8_t *sig, size_t sig_len)
 {
 	if (cert == NULL || cert->spki.data == NULL || input == NULL || input_len == 0 ||
 	    sig == NULL || sig_len == 0)

@@ -121,7 +121,7 @@ void jpki_card_forget(jpki_card *c)
  * dropped, and the error goes up unchanged (KZ_E_REMOVED must reach the
  * PKCS#11 layer as it is). */
 static kz_err exchange(jpki_card *c, const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size_t cap,
-		       size_t *resp_len)
+                       size_t *resp_len)
 {
 	kz_transport *t = c->link;
 	size_t room = cap;
@@ -147,8 +147,7 @@ static kz_err exchange(jpki_card *c, const uint8_t *cmd, size_t cmd_len, uint8_t
 
 /* Encode a and exchange it once. The command buffer may hold a PIN: it is
  * wiped whatever happens. */
-static kz_err send_once(jpki_card *c, const kz_apdu *a, uint8_t *resp, size_t cap,
-			size_t *resp_len)
+static kz_err send_once(jpki_card *c, const kz_apdu *a, uint8_t *resp, size_t cap, size_t *resp_len)
 {
 	uint8_t cmd[JPKI_CMD_BUF];
 	size_t cmd_len = 0;
@@ -161,37 +160,44 @@ static kz_err send_once(jpki_card *c, const kz_apdu *a, uint8_t *resp, size_t ca
 	return err;
 }
 
-static uint16_t last_sw(const uint8_t *resp, size_t len)
+/* send_once, then split the answer into data and status word: one shorter
+ * than the status word is malformed. */
+static kz_err send_split(jpki_card *c, const kz_apdu *a, uint8_t *resp, size_t cap, kz_rapdu *r)
 {
-	return (uint16_t)(resp[len - 2] << 8 | resp[len - 1]);
+	size_t n = 0;
+	kz_err err = send_once(c, a, resp, cap, &n);
+	if (err != KZ_OK)
+		return err;
+	return kz_apdu_split(resp, n, r);
 }
 
 /* Ne as a number of bytes: what a response may carry at most. */
-static size_t le_of_sw2(uint8_t sw2)
+static size_t le_of_sw2(uint16_t sw)
 {
-	return sw2 != 0 ? sw2 : 256;
+	return (sw & 0xFF) != 0 ? (sw & 0xFF) : 256;
 }
 
 /* 61xx: the card has xx more bytes for us (T=0 style). Fetch them with
- * GET RESPONSE, appending after the *got bytes already in resp. */
-static kz_err get_responses(jpki_card *c, size_t ne, uint8_t *resp, size_t cap, size_t *got,
-			    uint16_t *sw)
+ * GET RESPONSE, each answer written just after the data already in resp,
+ * so that the data stays contiguous and the last status word ends it. */
+static kz_err get_responses(jpki_card *c, size_t ne, uint8_t *resp, size_t cap, kz_rapdu *r)
 {
-	for (int i = 0; (*sw & 0xFF00) == 0x6100; i++) {
+	for (int i = 0; (r->sw & 0xFF00) == 0x6100; i++) {
 		if (i == JPKI_GET_RESPONSE_MAX)
 			return KZ_E_PROTOCOL;
-		size_t want = le_of_sw2((uint8_t)*sw);
-		if (*got + want > ne || *got + want + 2 > cap)
+		size_t got = r->len;
+		size_t want = le_of_sw2(r->sw);
+		if (got + want > ne || got + want + 2 > cap)
 			return KZ_E_PROTOCOL; /* more than was asked for */
 		kz_apdu gr = {.cla = 0x00, .ins = INS_GET_RESPONSE, .le = want};
-		size_t n = 0;
-		kz_err err = send_once(c, &gr, resp + *got, cap - *got, &n);
+		kz_rapdu part;
+		kz_err err = send_split(c, &gr, resp + got, cap - got, &part);
 		if (err != KZ_OK)
 			return err;
-		if (n < 2 || n - 2 > want)
+		if (part.len > want)
 			return KZ_E_PROTOCOL;
-		*sw = last_sw(resp + *got, n);
-		*got += n - 2;
+		r->len = got + part.len;
+		r->sw = part.sw;
 	}
 	return KZ_OK;
 }
@@ -201,13 +207,10 @@ kz_err jpki_transmit(jpki_card *c, const kz_apdu *a, uint8_t *resp, size_t cap, 
 	if (c == NULL || c->link == NULL || c->link->transmit == NULL || a == NULL ||
 	    resp == NULL || cap < 2 || out == NULL)
 		return KZ_E_ARGS;
-	size_t n = 0;
-	kz_err err = send_once(c, a, resp, cap, &n);
+	kz_rapdu r;
+	kz_err err = send_split(c, a, resp, cap, &r);
 	if (err != KZ_OK)
 		return err;
-	if (n < 2)
-		return KZ_E_PROTOCOL;
-	uint16_t sw = last_sw(resp, n);
 	size_t ne = a->le;
 
 	/* 6Cxx: wrong Le, xx is right. Sent again once, with Le = xx, and
@@ -216,33 +219,27 @@ kz_err jpki_transmit(jpki_card *c, const kz_apdu *a, uint8_t *resp, size_t cap, 
 	 * user did not mean to give twice) and a second signature costs the
 	 * phone's time in the field. Extended reads get the 6Cxx back and
 	 * fall back to short ones. */
-	if ((sw & 0xFF00) == 0x6C00 && a->ins == INS_READ_BINARY && !a->extended && a->le > 0) {
+	if ((r.sw & 0xFF00) == 0x6C00 && a->ins == INS_READ_BINARY && !a->extended && a->le > 0) {
 		kz_apdu again = *a;
-		again.le = le_of_sw2((uint8_t)sw);
+		again.le = le_of_sw2(r.sw);
 		if (again.le > a->le || again.le + 2 > cap)
 			return KZ_E_PROTOCOL;
-		err = send_once(c, &again, resp, cap, &n);
+		err = send_split(c, &again, resp, cap, &r);
 		if (err != KZ_OK)
 			return err;
-		if (n < 2)
-			return KZ_E_PROTOCOL;
-		sw = last_sw(resp, n);
 		ne = again.le;
 	}
-	if (n - 2 > ne)
+	if (r.len > ne)
 		return KZ_E_PROTOCOL; /* more data than asked for, or any for none */
 
-	size_t got = n - 2;
 	/* GET RESPONSE only when data was asked for: a command with no Le has
 	 * nothing to fetch, and its 61xx goes up as an unexpected status. */
 	if (ne > 0) {
-		err = get_responses(c, ne, resp, cap, &got, &sw);
+		err = get_responses(c, ne, resp, cap, &r);
 		if (err != KZ_OK)
 			return err;
 	}
-	out->data = resp;
-	out->len = got;
-	out->sw = sw;
+	*out = r;
 	return KZ_OK;
 }
 
@@ -267,11 +264,11 @@ kz_err jpki_select_app(jpki_card *c)
 	 * are no longer what we knew. */
 	jpki_card_forget(c);
 	kz_apdu a = {.cla = 0x00,
-		     .ins = INS_SELECT,
-		     .p1 = 0x04,
-		     .p2 = 0x0C,
-		     .data = jpki_aid,
-		     .lc = sizeof jpki_aid};
+	             .ins = INS_SELECT,
+	             .p1 = 0x04,
+	             .p2 = 0x0C,
+	             .data = jpki_aid,
+	             .lc = sizeof jpki_aid};
 	uint16_t sw = 0;
 	kz_err err = send_no_data(c, &a, &sw);
 	if (err != KZ_OK)
@@ -296,8 +293,7 @@ static kz_err select_ef(jpki_card *c, uint16_t fid)
 	if (c->selected_fid == (int)fid)
 		return KZ_OK;
 	uint8_t id[2] = {(uint8_t)(fid >> 8), (uint8_t)fid};
-	kz_apdu a = {
-		.cla = 0x00, .ins = INS_SELECT, .p1 = 0x02, .p2 = 0x0C, .data = id, .lc = 2};
+	kz_apdu a = {.cla = 0x00, .ins = INS_SELECT, .p1 = 0x02, .p2 = 0x0C, .data = id, .lc = 2};
 	c->selected_fid = -1;
 	uint16_t sw = 0;
 	err = send_no_data(c, &a, &sw);
@@ -319,16 +315,16 @@ static kz_err doubt(jpki_card *c, kz_err err)
 }
 
 static kz_err read_binary(jpki_card *c, size_t offset, size_t le, bool extended, uint8_t *resp,
-			  size_t cap, kz_rapdu *r)
+                          size_t cap, kz_rapdu *r)
 {
 	if (offset > JPKI_OFFSET_MAX)
 		return KZ_E_PROTOCOL;
 	kz_apdu a = {.cla = 0x00,
-		     .ins = INS_READ_BINARY,
-		     .p1 = (uint8_t)(offset >> 8),
-		     .p2 = (uint8_t)offset,
-		     .le = le,
-		     .extended = extended};
+	             .ins = INS_READ_BINARY,
+	             .p1 = (uint8_t)(offset >> 8),
+	             .p2 = (uint8_t)offset,
+	             .le = le,
+	             .extended = extended};
 	return jpki_transmit(c, &a, resp, cap, r);
 }
 
@@ -340,10 +336,10 @@ static jpki_model model_of(const char *text)
 		const char *text;
 		jpki_model model;
 	} models[] = {
-		{"JPKIAPICCTOKEN2", JPKI_MODEL_CARD},
-		{"JPKIAPICCTOKEN", JPKI_MODEL_OLD_CARD},
-		{"JPKIAPGPSETOKEN", JPKI_MODEL_ANDROID},
-		{"JPKIAPIOSTOKEN", JPKI_MODEL_IPHONE},
+	    {"JPKIAPICCTOKEN2", JPKI_MODEL_CARD},
+	    {"JPKIAPICCTOKEN", JPKI_MODEL_OLD_CARD},
+	    {"JPKIAPGPSETOKEN", JPKI_MODEL_ANDROID},
+	    {"JPKIAPIOSTOKEN", JPKI_MODEL_IPHONE},
 	};
 	for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
 		if (strcmp(text, models[i].text) == 0)
@@ -492,10 +488,17 @@ static kz_err read_extended(jpki_card *c, cert_read *cr)
 		} else if (sw_is_about_file(r.sw)) {
 			err = cert_sw_err(r.sw);
 		} else {
-			KZ_DEBUG("jpki: extended READ BINARY refused (SW %04X); short reads",
-				 r.sw);
+			KZ_DEBUG("jpki: extended READ BINARY refused (SW %04X); short reads", r.sw);
 			c->extended = JPKI_EXT_NO;
 		}
+	} else if (err == KZ_E_COMM && c->extended == JPKI_EXT_UNKNOWN) {
+		/* A reader that cannot carry extended APDUs may fail the
+		 * exchange rather than pass the card's refusal on. The error
+		 * goes up as it is (the card's state is unknown now), but the
+		 * next read is short, so that it costs one failure, not one
+		 * a certificate. */
+		KZ_DEBUG("jpki: extended READ BINARY failed on the link; short reads from now");
+		c->extended = JPKI_EXT_NO;
 	}
 	free(resp);
 	return err;
@@ -604,8 +607,7 @@ static kz_err verify_result(jpki_card *c, jpki_key key, uint16_t sw, int *tries_
 	return kz_sw_to_err(sw);
 }
 
-kz_err jpki_verify(jpki_card *c, jpki_key key, const uint8_t *pin, size_t pin_len,
-		   int *tries_left)
+kz_err jpki_verify(jpki_card *c, jpki_key key, const uint8_t *pin, size_t pin_len, int *tries_left)
 {
 	int dummy;
 	if (tries_left == NULL)
@@ -621,12 +623,8 @@ kz_err jpki_verify(jpki_card *c, jpki_key key, const uint8_t *pin, size_t pin_le
 	if (err != KZ_OK)
 		return err;
 	c->verified[key] = false;
-	kz_apdu a = {.cla = 0x00,
-		     .ins = INS_VERIFY,
-		     .p1 = 0x00,
-		     .p2 = 0x80,
-		     .data = pin,
-		     .lc = pin_len};
+	kz_apdu a = {
+	    .cla = 0x00, .ins = INS_VERIFY, .p1 = 0x00, .p2 = 0x80, .data = pin, .lc = pin_len};
 	uint16_t sw = 0;
 	/* Sent once. Whatever goes wrong (a lost answer included) is
 	 * reported, never retried: a retry could spend a second try of a PIN
@@ -650,12 +648,8 @@ kz_err jpki_change_pin(jpki_card *c, jpki_key key, const uint8_t *new_pin, size_
 	kz_err err = select_ef(c, jpki_pin_fid(key));
 	if (err != KZ_OK)
 		return err;
-	kz_apdu a = {.cla = 0x00,
-		     .ins = INS_CHANGE,
-		     .p1 = 0x01,
-		     .p2 = 0x80,
-		     .data = new_pin,
-		     .lc = new_len};
+	kz_apdu a = {
+	    .cla = 0x00, .ins = INS_CHANGE, .p1 = 0x01, .p2 = 0x80, .data = new_pin, .lc = new_len};
 	uint16_t sw = 0;
 	err = send_no_data(c, &a, &sw);
 	if (err != KZ_OK)
@@ -677,8 +671,8 @@ kz_err jpki_change_pin(jpki_card *c, jpki_key key, const uint8_t *new_pin, size_
 
 /* ---- signing ----------------------------------------------------------- */
 
-kz_err jpki_sign(jpki_card *c, jpki_key key, const uint8_t *input, size_t input_len,
-		 uint8_t *sig, size_t *sig_len)
+kz_err jpki_sign(jpki_card *c, jpki_key key, const uint8_t *input, size_t input_len, uint8_t *sig,
+                 size_t *sig_len)
 {
 	if (c == NULL || !key_ok(key) || input == NULL || sig == NULL || sig_len == NULL)
 		return KZ_E_ARGS;
@@ -690,12 +684,12 @@ kz_err jpki_sign(jpki_card *c, jpki_key key, const uint8_t *input, size_t input_
 	if (err != KZ_OK)
 		return err;
 	kz_apdu a = {.cla = 0x80,
-		     .ins = INS_SIGN,
-		     .p1 = 0x00,
-		     .p2 = 0x80,
-		     .data = input,
-		     .lc = input_len,
-		     .le = 256};
+	             .ins = INS_SIGN,
+	             .p1 = 0x00,
+	             .p2 = 0x80,
+	             .data = input,
+	             .lc = input_len,
+	             .le = 256};
 	uint8_t resp[KZ_APDU_SHORT_RESP_MAX];
 	kz_rapdu r;
 	err = jpki_transmit(c, &a, resp, sizeof resp, &r);

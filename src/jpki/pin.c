@@ -63,7 +63,7 @@ static bool map_char(jpki_key key, uint8_t in, uint8_t *out)
 }
 
 kz_err jpki_pin_normalise(jpki_key key, const uint8_t *pin, size_t len,
-			  uint8_t out[JPKI_PIN_MAX_LEN], size_t *out_len)
+                          uint8_t out[JPKI_PIN_MAX_LEN], size_t *out_len)
 {
 	if (out == NULL || out_len == NULL || (pin == NULL && len > 0))
 		return KZ_E_ARGS;

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "pkcs11/event.h"
 #include "pkcs11/find.h"
 #include "pkcs11/login.h"
 #include "pkcs11/mech.h"
@@ -432,8 +433,9 @@ CK_RV C_CancelFunction(CK_SESSION_HANDLE h)
 
 CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved)
 {
-	(void)flags, (void)slot, (void)reserved;
-	NOT_SUPPORTED();
+	if (reserved != NULL)
+		return CKR_ARGUMENTS_BAD;
+	return traced(__func__, kz_wait_for_slot_event(flags, slot));
 }
 
 static CK_FUNCTION_LIST function_list = {

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pkcs11/module.h"
@@ -12,21 +13,28 @@
 #include "util/log.h"
 
 kz_module kz_mod;
+const kz_backend_ops *kz_test_backend;
 
 /* C_Initialize and C_Finalize may race in a careless application; this
  * lock is ours alone and exists before any C_Initialize. */
 static pthread_mutex_t init_mutex = PTHREAD_MUTEX_INITIALIZER;
 
+static void open_backend(const kz_backend_ops *ops)
+{
+	kz_backend *b = NULL;
+	kz_err e = ops->open(NULL, &b);
+	if (e == KZ_OK)
+		kz_mod.backends[kz_mod.backend_count++] = b;
+	else
+		KZ_WARN("%s unavailable: %s", ops->name, kz_err_str(e));
+}
+
 static void open_backends(void)
 {
-	if (kz_mod.config.pcsc) {
-		kz_backend *b = NULL;
-		kz_err e = kz_pcsc_backend.open(NULL, &b);
-		if (e == KZ_OK)
-			kz_mod.backends[kz_mod.backend_count++] = b;
-		else
-			KZ_WARN("PC/SC unavailable: %s", kz_err_str(e));
-	}
+	if (kz_test_backend != NULL)
+		open_backend(kz_test_backend);
+	else if (kz_mod.config.pcsc)
+		open_backend(&kz_pcsc_backend);
 }
 
 static void close_backends(void)
@@ -79,6 +87,26 @@ CK_RV kz_module_initialize(CK_VOID_PTR pargs)
 	return CKR_OK;
 }
 
+/* Wake every thread in C_WaitForSlotEvent and wait until they have left:
+ * they use the back ends, which are about to go. Bounded, in case a back
+ * end ignores its cancel. */
+static void release_waiters(void)
+{
+	kz_lock_take(kz_mod.lock);
+	kz_mod.finalizing = true;
+	for (size_t i = 0; i < kz_mod.backend_count; i++)
+		kz_mod.backends[i]->ops->cancel(kz_mod.backends[i]);
+	for (int ms = 0; kz_mod.waiters > 0 && ms < 5000; ms += 10) {
+		kz_lock_release(kz_mod.lock);
+		struct timespec ten_ms = {0, 10 * 1000 * 1000};
+		nanosleep(&ten_ms, NULL);
+		kz_lock_take(kz_mod.lock);
+	}
+	if (kz_mod.waiters > 0)
+		KZ_ERROR("C_Finalize: %u thread(s) still waiting for slot events", kz_mod.waiters);
+	kz_lock_release(kz_mod.lock);
+}
+
 CK_RV kz_module_finalize(void)
 {
 	pthread_mutex_lock(&init_mutex);
@@ -86,11 +114,13 @@ CK_RV kz_module_finalize(void)
 		pthread_mutex_unlock(&init_mutex);
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	}
+	release_waiters();
 	kz_lock_take(kz_mod.lock);
 	kz_session_free_all();
 	kz_slots_free();
 	close_backends();
 	kz_mod.initialized = false;
+	kz_mod.finalizing = false;
 	kz_lock_release(kz_mod.lock);
 	kz_lock_free(kz_mod.lock);
 	kz_mod.lock = NULL;
@@ -102,7 +132,7 @@ CK_RV kz_module_finalize(void)
 
 CK_RV kz_module_enter(void)
 {
-	if (!kz_mod.initialized || kz_mod.pid != getpid())
+	if (!kz_mod.initialized || kz_mod.finalizing || kz_mod.pid != getpid())
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	kz_lock_take(kz_mod.lock);
 	return CKR_OK;

@@ -26,9 +26,17 @@ typedef struct kz_module {
 	kz_session **sessions;
 	size_t session_count;
 	CK_SESSION_HANDLE last_session;
+	/* Threads blocked in C_WaitForSlotEvent outside the lock; C_Finalize
+	 * cancels them and waits until they are gone before it frees what
+	 * they use. */
+	unsigned waiters;
+	bool finalizing;
 } kz_module;
 
 extern kz_module kz_mod;
+
+/* Tests only: a back end to use instead of the configured ones. */
+extern const kz_backend_ops *kz_test_backend;
 
 CK_RV kz_module_initialize(CK_VOID_PTR args);
 CK_RV kz_module_finalize(void);

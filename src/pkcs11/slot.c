@@ -136,10 +136,10 @@ CK_RV kz_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR cou
 {
 	if (count == NULL)
 		return CKR_ARGUMENTS_BAD;
-	/* The length query refreshes; the second call of the two-call
-	 * pattern answers from the same picture so that the counts agree. */
-	if (list == NULL)
-		kz_slots_refresh();
+	/* Every call looks again (local IPC, no APDU unless a phone arrived):
+	 * an application may well pass a buffer without asking the length. If
+	 * the picture grew between the two calls, CKR_BUFFER_TOO_SMALL says so. */
+	kz_slots_refresh();
 	CK_ULONG n = 0;
 	for (size_t i = 0; i < kz_mod.reader_count; i++) {
 		kz_reader *r = kz_mod.readers[i];

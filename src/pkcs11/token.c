@@ -21,8 +21,10 @@ static void forget_certs(kz_token *t)
 void kz_token_leave(kz_reader *r, const char *why)
 {
 	kz_token *t = &r->token;
-	if (t->present)
+	if (t->present) {
 		KZ_INFO("%s: %s", r->name, why);
+		r->event[0] = r->event[1] = true;
+	}
 	kz_session_drop_reader(r);
 	if (t->link != NULL)
 		r->backend->ops->disconnect(t->link);
@@ -108,6 +110,7 @@ kz_err kz_token_arrive(kz_reader *r, unsigned long event_count)
 	}
 	t->present = true;
 	t->tap++;
+	r->event[0] = r->event[1] = true;
 	KZ_INFO("%s: %s arrived (%s), PIN tries %d/%d", r->name, jpki_model_name(t->model),
 		t->info, t->tries[JPKI_KEY_AUTH], t->tries[JPKI_KEY_SIGN]);
 	return KZ_OK;

@@ -36,6 +36,9 @@ typedef struct kz_reader {
 	kz_backend *backend;
 	bool attached; /* listed by its back end now */
 	size_t index;  /* slot ids 2*index and 2*index+1 */
+	/* A phone arrived or left since C_WaitForSlotEvent last reported the
+	 * slot: one flag per slot, as each slot is a token of its own. */
+	bool event[JPKI_KEY_COUNT];
 	kz_token token;
 } kz_reader;
 

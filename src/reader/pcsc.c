@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -91,6 +92,14 @@ typedef struct pcsc_backend {
 	SCARDCONTEXT card_ctx;
 	bool card_ctx_ok;
 	unsigned long card_gen; /* bumped whenever card_ctx is released */
+
+	/* Departures pcscd did not see (see bump_events), per reader name:
+	 * added to pcscd's event counter in what list() reports. */
+	pthread_mutex_t bump_mu;
+	struct {
+		char name[MAX_READERNAME];
+		unsigned long n;
+	} bumps[PCSCLITE_MAX_READERS_CONTEXTS];
 } pcsc_backend;
 
 typedef struct pcsc_link {
@@ -104,14 +113,17 @@ typedef struct pcsc_link {
 
 /* Reader names and states, as one look at pcscd. */
 typedef struct snapshot {
-	char *names;            /* multi-string from SCardListReaders */
-	SCARD_READERSTATE *st;  /* n readers, plus a spare entry for PnP */
+	char *names;           /* multi-string from SCardListReaders */
+	SCARD_READERSTATE *st; /* n readers, plus a spare entry for PnP */
 	size_t n;
-	bool no_service;        /* pcscd is not running (n is 0) */
+	bool no_service; /* pcscd is not running (n is 0) */
 } snapshot;
 
-/* pcsc-lite error codes are 32-bit values in a long. */
-#define RV(rv) ((unsigned long)(rv) & 0xFFFFFFFFUL)
+/* pcsc-lite error codes are 32-bit values in a long: print them as such. */
+static unsigned long rv_hex(LONG rv)
+{
+	return (unsigned long)rv & 0xFFFFFFFFUL;
+}
 
 /* Errors that say the context, not the card, is dead: pcscd is gone or
  * restarted. SCARD_F_COMM_ERROR is what the client library returns when
@@ -127,8 +139,7 @@ static bool service_gone(LONG rv)
 static bool card_gone(LONG rv)
 {
 	return rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD ||
-	       rv == SCARD_E_READER_UNAVAILABLE || rv == SCARD_E_UNKNOWN_READER ||
-	       service_gone(rv);
+	       rv == SCARD_E_READER_UNAVAILABLE || rv == SCARD_E_UNKNOWN_READER || service_gone(rv);
 }
 
 static bool state_present(DWORD s)
@@ -143,6 +154,60 @@ static unsigned long state_events(DWORD s)
 	/* pcsc-lite keeps a per-reader insertion/removal counter in the high
 	 * 16 bits of dwEventState. */
 	return (unsigned long)((s >> 16) & 0xFFFFu);
+}
+
+/* ---- event counts ---------------------------------------------------------- */
+
+/* Count one more event on a reader: the card left and came back between two
+ * of pcscd's polls, so pcscd's own counter did not move. */
+static void bump_events(pcsc_backend *be, const char *reader)
+{
+	size_t i, free_slot = PCSCLITE_MAX_READERS_CONTEXTS;
+
+	pthread_mutex_lock(&be->bump_mu);
+	for (i = 0; i < PCSCLITE_MAX_READERS_CONTEXTS; i++) {
+		if (be->bumps[i].name[0] == '\0') {
+			if (free_slot == PCSCLITE_MAX_READERS_CONTEXTS)
+				free_slot = i;
+		} else if (strcmp(be->bumps[i].name, reader) == 0) {
+			break;
+		}
+	}
+	if (i == PCSCLITE_MAX_READERS_CONTEXTS && free_slot < PCSCLITE_MAX_READERS_CONTEXTS) {
+		i = free_slot;
+		snprintf(be->bumps[i].name, sizeof(be->bumps[i].name), "%s", reader);
+	}
+	if (i < PCSCLITE_MAX_READERS_CONTEXTS)
+		be->bumps[i].n++;
+	else
+		KZ_DEBUG("pcsc: no room to count a departure from %s", reader);
+	pthread_mutex_unlock(&be->bump_mu);
+
+	/* pcscd has nothing to tell a blocked waiter: nudge it. It takes the
+	 * cancel as a stray one (cancel_gen did not move), looks again and
+	 * finds the new count. A nudge that comes too early is lost, and the
+	 * waiter sees the count at its next look instead. */
+	pthread_mutex_lock(&be->wait_mu);
+	bool nudge = be->wait_busy && be->wait_ctx_ok;
+	SCARDCONTEXT ctx = be->wait_ctx;
+	pthread_mutex_unlock(&be->wait_mu);
+	if (nudge)
+		SCardCancel(ctx);
+}
+
+/* The event count list() reports for a reader in state st. */
+static unsigned long reader_events(pcsc_backend *be, const SCARD_READERSTATE *st)
+{
+	unsigned long n = state_events(st->dwEventState);
+
+	pthread_mutex_lock(&be->bump_mu);
+	for (size_t i = 0; i < PCSCLITE_MAX_READERS_CONTEXTS; i++)
+		if (strcmp(be->bumps[i].name, st->szReader) == 0) {
+			n += be->bumps[i].n;
+			break;
+		}
+	pthread_mutex_unlock(&be->bump_mu);
+	return n;
 }
 
 /* ---- time ---------------------------------------------------------------- */
@@ -279,7 +344,7 @@ static LONG list_snapshot(pcsc_backend *be, snapshot *s)
 		if (!service_gone(rv))
 			break;
 		KZ_DEBUG("pcsc: listing readers: %s; re-establishing the context",
-			 pcsc_stringify_error(rv));
+		         pcsc_stringify_error(rv));
 		SCardReleaseContext(be->list_ctx);
 		be->list_ctx_ok = false;
 	}
@@ -293,12 +358,14 @@ static LONG list_snapshot(pcsc_backend *be, snapshot *s)
 		return s->st ? SCARD_S_SUCCESS : SCARD_E_NO_MEMORY;
 	}
 	if (rv != SCARD_S_SUCCESS)
-		KZ_WARN("pcsc: listing readers: %s (0x%08lX)", pcsc_stringify_error(rv), RV(rv));
+		KZ_WARN("pcsc: listing readers: %s (0x%08lX)", pcsc_stringify_error(rv),
+		        rv_hex(rv));
 	return rv;
 }
 
 /* Does the snapshot show exactly what the caller believes? */
-static bool snapshot_matches(const snapshot *s, const kz_reader_state *known, size_t n)
+static bool snapshot_matches(pcsc_backend *be, const snapshot *s, const kz_reader_state *known,
+                             size_t n)
 {
 	if (s->n != n)
 		return false;
@@ -311,7 +378,7 @@ static bool snapshot_matches(const snapshot *s, const kz_reader_state *known, si
 		if (j == n)
 			return false;
 		if (known[j].card_present != state_present(st->dwEventState) ||
-		    known[j].event_count != state_events(st->dwEventState))
+		    known[j].event_count != reader_events(be, st))
 			return false;
 	}
 	return true;
@@ -337,6 +404,7 @@ static kz_err pcsc_open(const char *options, kz_backend **out)
 	be->base.ops = &kz_pcsc_backend;
 	pthread_mutex_init(&be->list_mu, NULL);
 	pthread_mutex_init(&be->wait_mu, NULL);
+	pthread_mutex_init(&be->bump_mu, NULL);
 	pthread_rwlock_init(&be->card_rw, NULL);
 	/* Deadlines are monotonic: a clock step must not stretch a wait. */
 	pthread_condattr_init(&ca);
@@ -353,7 +421,7 @@ static kz_err pcsc_open(const char *options, kz_backend **out)
 		KZ_INFO("pcsc: pcscd is not running; no PC/SC readers until it starts");
 	else
 		KZ_WARN("pcsc: SCardEstablishContext: %s (0x%08lX)", pcsc_stringify_error(rv),
-			RV(rv));
+		        rv_hex(rv));
 
 	*out = &be->base;
 	return KZ_OK;
@@ -375,6 +443,7 @@ static void pcsc_close(kz_backend *b)
 		SCardReleaseContext(be->card_ctx);
 	pthread_cond_destroy(&be->wait_cv);
 	pthread_rwlock_destroy(&be->card_rw);
+	pthread_mutex_destroy(&be->bump_mu);
 	pthread_mutex_destroy(&be->wait_mu);
 	pthread_mutex_destroy(&be->list_mu);
 	free(be);
@@ -399,7 +468,7 @@ static kz_err pcsc_list(kz_backend *b, kz_reader_state *out, size_t cap, size_t 
 	for (size_t i = 0; i < s.n && i < cap; i++) {
 		copy_name(out[i].name, s.st[i].szReader);
 		out[i].card_present = state_present(s.st[i].dwEventState);
-		out[i].event_count = state_events(s.st[i].dwEventState);
+		out[i].event_count = reader_events(be, &s.st[i]);
 	}
 	*count = s.n < cap ? s.n : cap;
 	snapshot_free(&s);
@@ -509,6 +578,8 @@ static uint64_t pause_end(uint64_t deadline)
 	return until < deadline ? until : deadline;
 }
 
+/* known[0..n) must be the whole list as list() gave it (a cap smaller than
+ * the number of readers would make every wait return at once). */
 static kz_err pcsc_wait(kz_backend *b, const kz_reader_state *known, size_t n, unsigned timeout_ms)
 {
 	pcsc_backend *be = (pcsc_backend *)b;
@@ -538,7 +609,7 @@ static kz_err pcsc_wait(kz_backend *b, const kz_reader_state *known, size_t n, u
 				return KZ_E_CANCELLED;
 			return rv == SCARD_E_NO_MEMORY ? KZ_E_NOMEM : KZ_E_COMM;
 		}
-		if (!snapshot_matches(&s, known, n)) {
+		if (!snapshot_matches(be, &s, known, n)) {
 			snapshot_free(&s);
 			return KZ_OK;
 		}
@@ -575,18 +646,23 @@ static kz_err pcsc_wait(kz_backend *b, const kz_reader_state *known, size_t n, u
 			/* pcscd went away or restarted: the next snapshot
 			 * tells what is there now. */
 			KZ_DEBUG("pcsc: waiting: %s; re-establishing the context",
-				 pcsc_stringify_error(rv));
+			         pcsc_stringify_error(rv));
 			retried = true;
 			continue;
 		}
 		KZ_WARN("pcsc: SCardGetStatusChange: %s (0x%08lX)", pcsc_stringify_error(rv),
-			RV(rv));
+		        rv_hex(rv));
 		if (sleep_until(be, gen, pause_end(deadline)))
 			return KZ_E_CANCELLED;
 		return KZ_E_COMM;
 	}
 }
 
+/* Cancels the waits under way when it is called, including one that has
+ * taken its snapshot but not yet blocked. A wait that starts after cancel()
+ * returns is not affected: the caller checks its own shutdown flag before
+ * each wait (its waits are finite, so a thread that slipped past the flag
+ * still returns within one timeout). */
 static void pcsc_cancel(kz_backend *b)
 {
 	pcsc_backend *be = (pcsc_backend *)b;
@@ -677,30 +753,56 @@ static void link_release(pcsc_link *l)
 	pthread_rwlock_unlock(&l->be->card_rw);
 }
 
-/* Is there a (responsive) card in the link's reader right now, and if
- * settle_ms, after giving pcscd that long to notice it leaving? Called
- * with the link held. */
-static bool reader_has_card(pcsc_link *l, unsigned settle_ms)
+/* Does pcscd still consider the card of this handle there? It keeps that
+ * per handle: once it has seen the card leave, calls on the handle fail
+ * with W_REMOVED_CARD even if a card (the same phone tapped again) is in
+ * the reader by now, which must count as gone too: what was selected or
+ * verified went with the first tap. A reset by another program leaves the
+ * card there. Called with the link held. */
+static bool handle_has_card(pcsc_link *l)
+{
+	char name[MAX_READERNAME];
+	BYTE atr[MAX_ATR_SIZE];
+	DWORD name_len = sizeof(name), atr_len = sizeof(atr), state = 0, proto = 0;
+	SCARD_READERSTATE st;
+	LONG rv;
+
+	rv = SCardStatus(l->card, name, &name_len, &state, &proto, atr, &atr_len);
+	if (rv == SCARD_S_SUCCESS)
+		return (state & SCARD_PRESENT) && !(state & SCARD_SWALLOWED);
+	if (rv != SCARD_W_RESET_CARD)
+		return false;
+	memset(&st, 0, sizeof(st));
+	st.szReader = l->reader;
+	st.dwCurrentState = SCARD_STATE_UNAWARE;
+	rv = SCardGetStatusChange(l->be->card_ctx, 0, &st, 1);
+	return (rv == SCARD_S_SUCCESS || rv == SCARD_E_TIMEOUT) && state_present(st.dwEventState);
+}
+
+/* handle_has_card, after giving pcscd up to settle_ms to notice the card
+ * leaving (it polls most drivers, vpcd included, every 400 ms). Only
+ * failures pay the wait, and only while the card still looks present. */
+static bool card_still_there(pcsc_link *l, unsigned settle_ms)
 {
 	SCARD_READERSTATE st;
 	LONG rv;
 
+	if (!handle_has_card(l))
+		return false;
+	if (!settle_ms)
+		return true;
 	memset(&st, 0, sizeof(st));
 	st.szReader = l->reader;
 	st.dwCurrentState = SCARD_STATE_UNAWARE;
 	rv = SCardGetStatusChange(l->be->card_ctx, 0, &st, 1);
 	if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
 		return false;
-	if (!state_present(st.dwEventState) || !settle_ms)
-		return state_present(st.dwEventState);
 	st.dwCurrentState = st.dwEventState & ~(DWORD)(SCARD_STATE_CHANGED | SCARD_STATE_INUSE |
-						       SCARD_STATE_EXCLUSIVE);
+	                                               SCARD_STATE_EXCLUSIVE);
 	rv = SCardGetStatusChange(l->be->card_ctx, settle_ms, &st, 1);
 	if (rv == SCARD_E_TIMEOUT)
 		return true;
-	if (rv != SCARD_S_SUCCESS)
-		return false;
-	return state_present(st.dwEventState);
+	return rv == SCARD_S_SUCCESS && handle_has_card(l);
 }
 
 /* ---- connect, transmit ----------------------------------------------------- */
@@ -726,25 +828,31 @@ static kz_err card_error(pcsc_link *l, const char *what, LONG rv)
 {
 	if (card_gone(rv)) {
 		KZ_DEBUG("pcsc: %s on %s: %s (card gone)", what, l->reader,
-			 pcsc_stringify_error(rv));
+		         pcsc_stringify_error(rv));
 		return KZ_E_REMOVED;
 	}
 	if (rv == SCARD_E_INSUFFICIENT_BUFFER) {
 		KZ_WARN("pcsc: %s on %s: %s", what, l->reader, pcsc_stringify_error(rv));
 		return KZ_E_PROTOCOL;
 	}
-	if (!reader_has_card(l, rv == SCARD_W_RESET_CARD ? 0 : SETTLE_MS)) {
+	if (!card_still_there(l, rv == SCARD_W_RESET_CARD ? 0 : SETTLE_MS)) {
 		KZ_DEBUG("pcsc: %s on %s: %s (card gone)", what, l->reader,
-			 pcsc_stringify_error(rv));
+		         pcsc_stringify_error(rv));
 		return KZ_E_REMOVED;
 	}
+	if (rv == SCARD_W_RESET_CARD) {
+		/* Not a fault: the next begin() reconnects and reports it. */
+		KZ_DEBUG("pcsc: %s on %s: %s (by another program)", what, l->reader,
+		         pcsc_stringify_error(rv));
+		return KZ_E_COMM;
+	}
 	KZ_WARN("pcsc: %s on %s: %s (0x%08lX)", what, l->reader, pcsc_stringify_error(rv),
-		RV(rv));
+	        rv_hex(rv));
 	return KZ_E_COMM;
 }
 
 static kz_err pcsc_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
-			    size_t *resp_len)
+                            size_t *resp_len)
 {
 	pcsc_link *l = ctx;
 	DWORD rlen;
@@ -758,21 +866,37 @@ static kz_err pcsc_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8
 	*resp_len = 0;
 	if (!link_hold(l)) {
 		KZ_DEBUG("pcsc: transmit on %s: PC/SC context was replaced (pcscd restarted)",
-			 l->reader);
+		         l->reader);
 		return KZ_E_REMOVED;
 	}
 	rv = SCardTransmit(l->card, pci_for(l->protocol), cmd, (DWORD)cmd_len, NULL, resp, &rlen);
-	if (rv == SCARD_S_SUCCESS) {
+	if (rv == SCARD_S_SUCCESS && rlen >= 2) {
 		link_release(l);
-		if (rlen < 2) {
-			KZ_WARN("pcsc: transmit on %s: %lu-byte answer has no status word",
-				l->reader, (unsigned long)rlen);
-			return KZ_E_PROTOCOL;
-		}
 		*resp_len = rlen;
 		return KZ_OK;
 	}
-	e = card_error(l, "SCardTransmit", rv);
+	if (rv == SCARD_S_SUCCESS && rlen == 0) {
+		/* No card answers nothing: vpcd reports success with an empty
+		 * answer when its card's socket closes mid-exchange, i.e. when
+		 * the phone left. If it came straight back (a new tap, between
+		 * two of pcscd's polls), pcscd never saw it go and its event
+		 * counter stays put: count the departure ourselves, so that
+		 * the layers above see a new tap rather than the old one. */
+		if (card_still_there(l, SETTLE_MS)) {
+			KZ_DEBUG("pcsc: SCardTransmit on %s: empty answer: the card left "
+			         "and came back unseen by pcscd",
+			         l->reader);
+			bump_events(l->be, l->reader);
+		} else {
+			KZ_DEBUG("pcsc: SCardTransmit on %s: empty answer (card gone)", l->reader);
+		}
+		e = KZ_E_REMOVED;
+	} else if (rv == SCARD_S_SUCCESS) {
+		KZ_WARN("pcsc: SCardTransmit on %s: 1-byte answer has no status word", l->reader);
+		e = KZ_E_PROTOCOL;
+	} else {
+		e = card_error(l, "SCardTransmit", rv);
+	}
 	link_release(l);
 	return e;
 }
@@ -780,7 +904,7 @@ static kz_err pcsc_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8
 /* SCardConnect through the card context, re-establishing it once if pcscd
  * went away. */
 static LONG connect_once(pcsc_backend *be, const char *reader, SCARDHANDLE *h, DWORD *proto,
-			 unsigned long *gen)
+                         unsigned long *gen)
 {
 	LONG rv = SCARD_S_SUCCESS;
 
@@ -789,12 +913,12 @@ static LONG connect_once(pcsc_backend *be, const char *reader, SCARDHANDLE *h, D
 		if (rv != SCARD_S_SUCCESS)
 			return rv;
 		rv = SCardConnect(be->card_ctx, reader, SCARD_SHARE_SHARED,
-				  SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, h, proto);
+		                  SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, h, proto);
 		pthread_rwlock_unlock(&be->card_rw);
 		if (!service_gone(rv))
 			break;
 		KZ_DEBUG("pcsc: SCardConnect(%s): %s; re-establishing the context", reader,
-			 pcsc_stringify_error(rv));
+		         pcsc_stringify_error(rv));
 		card_ctx_reset(be, *gen);
 	}
 	return rv;
@@ -874,7 +998,7 @@ static kz_err pcsc_connect(kz_backend *b, const char *reader, kz_link **out)
 		return KZ_E_NOMEM;
 	default:
 		KZ_WARN("pcsc: SCardConnect(%s): %s (0x%08lX)", full, pcsc_stringify_error(rv),
-			RV(rv));
+		        rv_hex(rv));
 		free(full);
 		return KZ_E_COMM;
 	}
@@ -922,7 +1046,7 @@ static kz_err pcsc_begin(kz_link *kl, bool *reset)
 		return KZ_E_ARGS;
 	if (!link_hold(l)) {
 		KZ_DEBUG("pcsc: begin on %s: PC/SC context was replaced (pcscd restarted)",
-			 l->reader);
+		         l->reader);
 		return KZ_E_REMOVED;
 	}
 	/* Blocks while another program holds a transaction on the card
@@ -932,8 +1056,9 @@ static kz_err pcsc_begin(kz_link *kl, bool *reset)
 		/* Someone reset the card: what we selected or verified on it is
 		 * gone. Take the card back as it is (no second reset) and tell
 		 * the caller, who must start over. */
-		rv = SCardReconnect(l->card, SCARD_SHARE_SHARED,
-				    SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD, &proto);
+		rv =
+		    SCardReconnect(l->card, SCARD_SHARE_SHARED,
+		                   SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD, &proto);
 		if (rv == SCARD_S_SUCCESS) {
 			l->protocol = proto;
 			if (reset)
@@ -960,31 +1085,21 @@ static void pcsc_end(kz_link *kl)
 	/* Nothing to do about it: a removed card ended the transaction. */
 	if (rv != SCARD_S_SUCCESS)
 		KZ_DEBUG("pcsc: SCardEndTransaction on %s: %s", l->reader,
-			 pcsc_stringify_error(rv));
+		         pcsc_stringify_error(rv));
 }
 
 static bool pcsc_present(kz_link *kl)
 {
 	pcsc_link *l = (pcsc_link *)kl;
-	char name[MAX_READERNAME];
-	BYTE atr[MAX_ATR_SIZE];
-	DWORD name_len = sizeof(name), atr_len = sizeof(atr), state = 0, proto = 0;
 	bool present;
-	LONG rv;
 
 	if (!l || !link_hold(l))
 		return false;
 	/* pcscd answers from its own state: no APDU goes to the card. */
-	rv = SCardStatus(l->card, name, &name_len, &state, &proto, atr, &atr_len);
-	if (rv == SCARD_S_SUCCESS)
-		present = (state & SCARD_PRESENT) && !(state & SCARD_SWALLOWED);
-	else if (rv == SCARD_W_RESET_CARD)
-		present = reader_has_card(l, 0);
-	else
-		present = false;
+	present = handle_has_card(l);
 	link_release(l);
-	if (rv != SCARD_S_SUCCESS)
-		KZ_DEBUG("pcsc: SCardStatus on %s: %s", l->reader, pcsc_stringify_error(rv));
+	if (!present)
+		KZ_DEBUG("pcsc: the card in %s is gone", l->reader);
 	return present;
 }
 
@@ -1002,22 +1117,22 @@ static void pcsc_disconnect(kz_link *kl)
 		link_release(l);
 		if (rv != SCARD_S_SUCCESS)
 			KZ_DEBUG("pcsc: SCardDisconnect on %s: %s", l->reader,
-				 pcsc_stringify_error(rv));
+			         pcsc_stringify_error(rv));
 	}
 	free(l->reader);
 	free(l);
 }
 
 const kz_backend_ops kz_pcsc_backend = {
-	.name = "pcsc",
-	.open = pcsc_open,
-	.close = pcsc_close,
-	.list = pcsc_list,
-	.wait = pcsc_wait,
-	.cancel = pcsc_cancel,
-	.connect = pcsc_connect,
-	.begin = pcsc_begin,
-	.end = pcsc_end,
-	.present = pcsc_present,
-	.disconnect = pcsc_disconnect,
+    .name = "pcsc",
+    .open = pcsc_open,
+    .close = pcsc_close,
+    .list = pcsc_list,
+    .wait = pcsc_wait,
+    .cancel = pcsc_cancel,
+    .connect = pcsc_connect,
+    .begin = pcsc_begin,
+    .end = pcsc_end,
+    .present = pcsc_present,
+    .disconnect = pcsc_disconnect,
 };

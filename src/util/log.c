@@ -180,7 +180,7 @@ static bool is_secret_ins(uint8_t ins)
 /* "<reader>: apdu > 00 A4 ..." into a malloc'ed string; NULL when out of
  * memory. Each byte takes three characters. */
 static char *hex_line(const char *reader, const char *dir, const uint8_t *p, size_t len,
-		      size_t redact_from)
+                      size_t redact_from)
 {
 	static const char digits[] = "0123456789ABCDEF";
 	size_t head = strlen(reader) + strlen(dir) + 16;
@@ -206,7 +206,7 @@ static char *hex_line(const char *reader, const char *dir, const uint8_t *p, siz
 }
 
 static void log_hex(const char *reader, const char *dir, const uint8_t *p, size_t len,
-		    size_t redact_from)
+                    size_t redact_from)
 {
 	if (p == NULL)
 		len = 0;
@@ -214,7 +214,7 @@ static void log_hex(const char *reader, const char *dir, const uint8_t *p, size_
 	if (line == NULL) {
 		char msg[KZ_LOG_MSG_MAX];
 		snprintf(msg, sizeof msg, "%s: apdu %s (%zu bytes, not shown: out of memory)",
-			 reader, dir, len);
+		         reader, dir, len);
 		write_line(level_name(KZ_LOG_DEBUG), msg);
 		return;
 	}
@@ -224,7 +224,7 @@ static void log_hex(const char *reader, const char *dir, const uint8_t *p, size_
 }
 
 void kz_log_apdu(const char *reader, const uint8_t *cmd, size_t cmd_len, const uint8_t *resp,
-		 size_t resp_len)
+                 size_t resp_len)
 {
 	/* The trace is its own switch: it is asked for on purpose, whatever
 	 * the level, and it is off unless asked for. */

@@ -1,15 +1,37 @@
 # pcscd-env.sh: a private pcscd + vpcd + simulated phone for one integration test.
 #
-# Use (bash), as the very first thing the test does, before any `set --`,
-# because the script is re-executed with its own arguments:
+# Source it from a bash test script as the very first thing the script
+# does (before any `set --`): it re-executes the script, with the script's
+# own arguments, inside private namespaces.
 #
 #   #!/bin/bash
+#   set -eu
 #   . "${srcdir:-.}/tests/integration/pcscd-env.sh"
-#   kz_start_pcscd                      # private pcscd, vpcd readers appear
-#   kz_make_pki                         # test PKI in "$KZ_PKI"
-#   kz_start_phone --pki "$KZ_PKI"      # the phone taps reader "Virtual PCD 00 00"
-#   pkcs11-tool --module ... -L         # the test itself
-#   kz_stop_phone                       # the phone leaves the field
+#   kz_start_pcscd                    # this test's pcscd; vpcd's readers appear
+#   kz_make_pki                       # test PKI in "$KZ_PKI"
+#   kz_start_phone SIM-ARGS...        # a phone is in the field of "$KZ_READER"
+#   pkcs11-tool --module ... -L       # the test itself
+#   kz_stop_phone                     # the phone leaves the field
+#
+# Functions (each fails the test, exit 99, with a message, if it cannot do
+# what it says):
+#   kz_start_pcscd [ARGS]  pcscd -f -a [ARGS] (e.g. `-c EMPTY-FILE` for a
+#                          pcscd with no reader); log $KZ_TMP/pcscd.log;
+#                          returns once its socket exists (at most 5 s)
+#   kz_stop_pcscd          stop it (to test a module that outlives pcscd)
+#   kz_make_pki            tests/sim/make-pki.sh into $KZ_PKI, once per test
+#   kz_start_phone ARGS    $KZ_PHONE_SIM --port 35963 ARGS in the background
+#                          (log $KZ_TMP/phone-N.log, pid $KZ_PHONE_PID);
+#                          returns once pcscd sees a card in $KZ_READER
+#                          (at most 10 s)
+#   kz_stop_phone          kill that phone; returns once the card is gone
+#   kz_wait_card yes|no [SECONDS] [READER]   until a card is / is not there
+#   kz_card_state READER   prints Yes, No, or nothing (no such reader)
+#   kz_bg NAME CMD ARGS    any other background process, log $KZ_TMP/NAME.log,
+#                          killed at exit (pid $KZ_BG_PID)
+# Do not set an EXIT trap of your own: it would replace the cleanup. Bash
+# runs a trap only when the foreground command ends, so run anything long
+# as `CMD & wait $!` if a TERM from the harness must clean up at once.
 #
 # What it does:
 #  - Re-executes the calling script inside `unshare -mn` (new mount and
@@ -19,16 +41,16 @@
 #    once (make -j check) would fight over both. Inside, the test talks to its
 #    own pcscd only; the host's pcscd, if any, is untouched.
 #    KZ_PCSCD_NS=1 in the environment marks "already inside".
-#  - Makes a per-test temporary directory, $KZ_TMP, holding every log
-#    (pcscd.log, phone-N.log) and the PKI; kept when the test fails and
-#    KZ_KEEP_TMP=1, removed otherwise.
-#  - On EXIT (success, failure, or a fatal signal) kills every process it
-#    started and removes $KZ_TMP; the namespace disappears with the last
-#    process, taking the tmpfs with it.
+#  - Makes a per-test temporary directory, $KZ_TMP, holding every log and
+#    the PKI.
+#  - On EXIT (success, failure, or INT/TERM/HUP) kills every process it
+#    started, prints the tail of every log if the test failed, and removes
+#    $KZ_TMP (kept if KZ_KEEP_TMP=1). The namespaces vanish with their last
+#    process, taking the tmpfs with them.
 #
-# Exit codes: 77 (skip) only when namespaces cannot be created at all (no
-# privilege, no unshare); the reason is printed. Anything else that goes
-# wrong is a hard error (99): a test must never pass by skipping silently.
+# Exit codes: 77 (skip) only when namespaces cannot be created at all (not
+# root, no unshare); the reason is printed. Anything else that goes wrong is
+# a hard error (99): a test must never pass by skipping silently.
 #
 # Environment it reads:
 #   srcdir        source tree (default: found from this file's location)
@@ -38,7 +60,7 @@
 #   KZ_PCSCD      the pcscd binary (default: pcscd from PATH, then /usr/sbin)
 #   KZ_KEEP_TMP   1 = keep $KZ_TMP after the test, for post-mortems
 
-# Bash only: arrays, $BASH_SOURCE, `wait -n` style job control.
+# Bash only: arrays, $BASH_SOURCE, (( )) loops.
 if [ -z "${BASH_VERSION:-}" ]; then
 	echo "pcscd-env.sh: must be sourced from bash" >&2
 	exit 99
@@ -65,6 +87,7 @@ if [ "${KZ_PCSCD_NS:-}" != 1 ]; then
 	# unshare without --fork execs in place: the test harness keeps
 	# waiting on the same pid. Mount and loopback are set up by the
 	# re-executed script (below), where failures are hard errors.
+	# shellcheck disable=SC2093 # the line after only runs if exec fails
 	exec unshare -mn -- "$BASH" "$0" "$@"
 	kz_die "exec unshare failed"
 fi
@@ -100,18 +123,19 @@ KZ_READER="Virtual PCD 00 00"
 export KZ_READER
 
 kz_cleanup() {
-	local rc=$? pid
+	local rc=$? pid i f
+	# The test may run under set -e: nothing here may end the cleanup early.
+	set +e
 	trap - EXIT INT TERM HUP
 	# Newest first: phones before pcscd, so that pcscd sees the card
 	# leave rather than its reader vanish under a connected card.
 	for ((i = ${#KZ_PIDS[@]} - 1; i >= 0; i--)); do
-		pid=${KZ_PIDS[i]}
-		kill "$pid" 2>/dev/null
+		kill "${KZ_PIDS[i]}" 2>/dev/null
 	done
 	for pid in "${KZ_PIDS[@]}"; do
 		# Give each 2 s to go, then insist: a wedged child must not
 		# keep the harness waiting on its inherited stdout.
-		for _ in $(seq 20); do
+		for ((i = 0; i < 20; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
@@ -123,7 +147,10 @@ kz_cleanup() {
 		for f in "$KZ_TMP"/*.log; do
 			[ -f "$f" ] || continue
 			echo "---- $(basename "$f") (last 40 lines) ----" >&2
-			tail -n 40 "$f" >&2
+			# kz_card_state's opensc-tool asks vpcd for reader
+			# features on every look; vpcd has none and pcscd logs
+			# that each time. Keep it out of the way.
+			grep -v 'IFDControl() Card not transacted' "$f" | tail -n 40 >&2
 		done
 	fi
 	if [ "${KZ_KEEP_TMP:-}" = 1 ]; then
@@ -143,11 +170,22 @@ trap 'exit 129' HUP
 
 # kz_card_state READER: prints Yes or No (card in READER), or nothing if the
 # reader is not listed. opensc-tool only lists: it does not connect, so it
-# does not disturb a phone that counts APDUs.
+# does not disturb a phone that counts APDUs. Its lines read
+# "0    Yes             Virtual PCD 00 00" (number, card, features, name).
 kz_card_state() {
-	opensc-tool -l 2>/dev/null | awk -v r="$1" '
-		{ name = $0; sub(/^[0-9]+[ \t]+[A-Za-z]+[ \t]+/, "", name) }
-		name ~ r "[ \t]*$" || $0 ~ ("[ \t]" r "$") { print $2; exit }'
+	{ opensc-tool -l 2>/dev/null || true; } | awk -v r="$1" '
+		$1 ~ /^[0-9]+$/ && length($0) >= length(r) &&
+		substr($0, length($0) - length(r) + 1) == r { print $2; exit }'
+}
+
+# kz_bg NAME CMD [ARGS...]: run CMD in the background, output to
+# $KZ_TMP/NAME.log, killed at exit. Sets KZ_BG_PID.
+kz_bg() {
+	local name=$1
+	shift
+	"$@" >>"$KZ_TMP/$name.log" 2>&1 </dev/null &
+	KZ_BG_PID=$!
+	KZ_PIDS+=("$KZ_BG_PID")
 }
 
 # kz_wait_card yes|no [SECONDS] [READER]: until a card is (or is not) in
@@ -182,9 +220,8 @@ kz_start_pcscd() {
 	# Left-overs of an earlier pcscd in this namespace (kz_stop_pcscd then
 	# start again) would make it refuse to start.
 	rm -f /run/pcscd/pcscd.comm /run/pcscd/pcscd.pid
-	"$pcscd" -f -a "$@" >>"$KZ_TMP/pcscd.log" 2>&1 &
-	KZ_PCSCD_PID=$!
-	KZ_PIDS+=("$KZ_PCSCD_PID")
+	kz_bg pcscd "$pcscd" -f -a "$@"
+	KZ_PCSCD_PID=$KZ_BG_PID
 	for ((i = 0; i < 50; i++)); do
 		[ -S /run/pcscd/pcscd.comm ] && return 0
 		kill -0 "$KZ_PCSCD_PID" 2>/dev/null || kz_die "pcscd exited at start (see pcscd.log below)"
@@ -196,8 +233,8 @@ kz_start_pcscd() {
 # kz_stop_pcscd: stop this test's pcscd (to test a module that outlives it).
 kz_stop_pcscd() {
 	[ -n "$KZ_PCSCD_PID" ] || kz_die "kz_stop_pcscd: pcscd is not running"
-	kill "$KZ_PCSCD_PID" 2>/dev/null
-	wait "$KZ_PCSCD_PID" 2>/dev/null
+	kill "$KZ_PCSCD_PID" 2>/dev/null || true
+	wait "$KZ_PCSCD_PID" 2>/dev/null || true
 	KZ_PCSCD_PID=
 }
 
@@ -216,9 +253,8 @@ kz_start_phone() {
 	[ -n "$KZ_PCSCD_PID" ] || kz_die "kz_start_phone: start pcscd first (kz_start_pcscd)"
 	[ -x "$KZ_PHONE_SIM" ] || kz_die "no simulated phone at $KZ_PHONE_SIM (build it, or set KZ_PHONE_SIM)"
 	KZ_PHONE_N=$((KZ_PHONE_N + 1))
-	"$KZ_PHONE_SIM" --port 35963 "$@" >"$KZ_TMP/phone-$KZ_PHONE_N.log" 2>&1 &
-	KZ_PHONE_PID=$!
-	KZ_PIDS+=("$KZ_PHONE_PID")
+	kz_bg "phone-$KZ_PHONE_N" "$KZ_PHONE_SIM" --port 35963 "$@"
+	KZ_PHONE_PID=$KZ_BG_PID
 	for ((i = 0; i < 100; i++)); do
 		[ "$(kz_card_state "$KZ_READER")" = Yes ] && return 0
 		kill -0 "$KZ_PHONE_PID" 2>/dev/null ||
@@ -232,8 +268,8 @@ kz_start_phone() {
 # the socket close) and pcscd notices, at most 10 s.
 kz_stop_phone() {
 	[ -n "$KZ_PHONE_PID" ] || kz_die "kz_stop_phone: no phone running"
-	kill "$KZ_PHONE_PID" 2>/dev/null
-	wait "$KZ_PHONE_PID" 2>/dev/null
+	kill "$KZ_PHONE_PID" 2>/dev/null || true
+	wait "$KZ_PHONE_PID" 2>/dev/null || true
 	KZ_PHONE_PID=
 	kz_wait_card no 10
 }

@@ -26,3 +26,9 @@ tests_sim_test_phone_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CRYPTO_CFLAGS)
 tests_sim_test_phone_LDADD = tests/sim/libphonesim.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
 tests_sim_test_phone_SOURCES = tests/sim/test-phone.c
 endif
+
+# The simulated phone as an in-process reader back end of the module.
+noinst_LTLIBRARIES += tests/sim/libsimbackend.la
+tests_sim_libsimbackend_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS)
+tests_sim_libsimbackend_la_LIBADD = tests/sim/libphonesim.la
+tests_sim_libsimbackend_la_SOURCES = tests/sim/backend.h tests/sim/backend.c

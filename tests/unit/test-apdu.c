@@ -73,7 +73,7 @@ static void test_case3_short(void **state)
 	static const uint8_t aid[] = {0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01};
 	kz_apdu a = {.ins = 0xA4, .p1 = 0x04, .p2 = 0x0C, .data = aid, .lc = sizeof aid};
 	static const uint8_t want[] = {0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0,
-				       0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01};
+	                               0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01};
 	encode_ok(&a, want, sizeof want);
 
 	memset(big, 0x5A, sizeof big);
@@ -93,7 +93,7 @@ static void test_case4_short(void **state)
 	(void)state;
 	static const uint8_t di[3] = {1, 2, 3};
 	kz_apdu a = {
-		.cla = 0x80, .ins = 0x2A, .p1 = 0x00, .p2 = 0x80, .data = di, .lc = 3, .le = 256};
+	    .cla = 0x80, .ins = 0x2A, .p1 = 0x00, .p2 = 0x80, .data = di, .lc = 3, .le = 256};
 	static const uint8_t want[] = {0x80, 0x2A, 0x00, 0x80, 0x03, 1, 2, 3, 0x00};
 	encode_ok(&a, want, sizeof want);
 
@@ -154,8 +154,7 @@ static void test_case4_extended(void **state)
 	static const uint8_t d[1] = {0x42};
 	kz_apdu a = {.ins = 0x2A, .data = d, .lc = 1, .le = 65536, .extended = true};
 	/* Le follows Lc in two bytes, without another 00 */
-	static const uint8_t want[] = {0x00, 0x2A, 0x00, 0x00, 0x00, 0x00,
-				       0x01, 0x42, 0x00, 0x00};
+	static const uint8_t want[] = {0x00, 0x2A, 0x00, 0x00, 0x00, 0x00, 0x01, 0x42, 0x00, 0x00};
 	encode_ok(&a, want, sizeof want);
 
 	memset(big, 0x33, sizeof big);
@@ -220,35 +219,35 @@ static void test_sw_to_err(void **state)
 		uint16_t sw;
 		kz_err err;
 	} table[] = {
-		{0x9000, KZ_OK},
-		{0x6982, KZ_E_SECURITY},
-		{0x6983, KZ_E_PIN_LOCKED},
-		{0x6984, KZ_E_PIN_LOCKED},
-		{0x6A82, KZ_E_NOT_FOUND},
-		{0x6A88, KZ_E_NOT_FOUND},
-		{0x6700, KZ_E_DATA_LEN},
-		{0x6C00, KZ_E_DATA_LEN},
-		{0x6C20, KZ_E_DATA_LEN},
-		{0x6D00, KZ_E_UNSUPPORTED},
-		{0x6E00, KZ_E_UNSUPPORTED},
-		{0x6A86, KZ_E_UNSUPPORTED},
-		{0x6A81, KZ_E_UNSUPPORTED},
-		{0x6B00, KZ_E_UNSUPPORTED},
-		{0x63C2, KZ_E_PIN_INCORRECT},
-		{0x6282, KZ_E_CARD},
-		{0x6985, KZ_E_CARD},
-		{0x6986, KZ_E_CARD},
-		{0x6A80, KZ_E_CARD},
-		{0x6F00, KZ_E_CARD},
-		{0x6100, KZ_E_CARD},
-		{0x0000, KZ_E_CARD},
-		{0xFFFF, KZ_E_CARD},
-		{0x9001, KZ_E_CARD},
+	    {0x9000, KZ_OK},
+	    {0x6982, KZ_E_SECURITY},
+	    {0x6983, KZ_E_PIN_LOCKED},
+	    {0x6984, KZ_E_PIN_LOCKED},
+	    {0x6A82, KZ_E_NOT_FOUND},
+	    {0x6A88, KZ_E_NOT_FOUND},
+	    {0x6700, KZ_E_DATA_LEN},
+	    {0x6C00, KZ_E_DATA_LEN},
+	    {0x6C20, KZ_E_DATA_LEN},
+	    {0x6D00, KZ_E_UNSUPPORTED},
+	    {0x6E00, KZ_E_UNSUPPORTED},
+	    {0x6A86, KZ_E_UNSUPPORTED},
+	    {0x6A81, KZ_E_UNSUPPORTED},
+	    {0x6B00, KZ_E_UNSUPPORTED},
+	    {0x63C2, KZ_E_PIN_INCORRECT},
+	    {0x6282, KZ_E_CARD},
+	    {0x6985, KZ_E_CARD},
+	    {0x6986, KZ_E_CARD},
+	    {0x6A80, KZ_E_CARD},
+	    {0x6F00, KZ_E_CARD},
+	    {0x6100, KZ_E_CARD},
+	    {0x0000, KZ_E_CARD},
+	    {0xFFFF, KZ_E_CARD},
+	    {0x9001, KZ_E_CARD},
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
 		if (kz_sw_to_err(table[i].sw) != table[i].err)
 			fail_msg("SW %04X: got %d, want %d", table[i].sw,
-				 (int)kz_sw_to_err(table[i].sw), (int)table[i].err);
+			         (int)kz_sw_to_err(table[i].sw), (int)table[i].err);
 	}
 }
 
@@ -264,12 +263,12 @@ static void test_lengths_sweep(void **state)
 		for (size_t j = 0; j < sizeof les / sizeof les[0]; j++) {
 			for (int ext = 0; ext < 2; ext++) {
 				kz_apdu a = {.ins = 0xB0,
-					     .data = big,
-					     .lc = lcs[i],
-					     .le = les[j],
-					     .extended = ext != 0};
+				             .data = big,
+				             .lc = lcs[i],
+				             .le = les[j],
+				             .extended = ext != 0};
 				bool fits = ext ? lcs[i] <= 65535 && les[j] <= 65536
-						: lcs[i] <= 255 && les[j] <= 256;
+				                : lcs[i] <= 255 && les[j] <= 256;
 				size_t want = 4;
 				if (lcs[i] > 0)
 					want += (ext ? 3 : 1) + lcs[i];
@@ -288,18 +287,12 @@ static void test_lengths_sweep(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_case1),
-		cmocka_unit_test(test_case2_short),
-		cmocka_unit_test(test_case3_short),
-		cmocka_unit_test(test_case4_short),
-		cmocka_unit_test(test_case2_extended),
-		cmocka_unit_test(test_case3_extended),
-		cmocka_unit_test(test_case4_extended),
-		cmocka_unit_test(test_encode_bad_args),
-		cmocka_unit_test(test_split),
-		cmocka_unit_test(test_tries_left),
-		cmocka_unit_test(test_sw_to_err),
-		cmocka_unit_test(test_lengths_sweep),
+	    cmocka_unit_test(test_case1),          cmocka_unit_test(test_case2_short),
+	    cmocka_unit_test(test_case3_short),    cmocka_unit_test(test_case4_short),
+	    cmocka_unit_test(test_case2_extended), cmocka_unit_test(test_case3_extended),
+	    cmocka_unit_test(test_case4_extended), cmocka_unit_test(test_encode_bad_args),
+	    cmocka_unit_test(test_split),          cmocka_unit_test(test_tries_left),
+	    cmocka_unit_test(test_sw_to_err),      cmocka_unit_test(test_lengths_sweep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -191,7 +191,7 @@ static void test_not_rsa(void **state)
 	assert_non_null(x);
 	X509_NAME *name = X509_NAME_new();
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)"ec", -1, -1,
-				   0);
+	                           0);
 	assert_int_equal(X509_set_version(x, 2), 1);
 	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
 	X509_set_subject_name(x, name);
@@ -243,7 +243,7 @@ static void test_verify_raw(void **state)
 	(void)state;
 	/* SHA-256 DigestInfo prefix and a made-up digest */
 	uint8_t di[51] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-			  0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+	                  0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
 	memset(di + 19, 0xAB, 32);
 	size_t len;
 	uint8_t *der = load("sign.der", &len);
@@ -259,7 +259,7 @@ static void test_verify_raw(void **state)
 	assert_int_equal(jpki_cert_verify_raw(&c, di, sizeof di, sig, sizeof sig), KZ_E_PROTOCOL);
 	di[50] ^= 1;
 	assert_int_equal(jpki_cert_verify_raw(&c, di, sizeof di - 1, sig, sizeof sig),
-			 KZ_E_PROTOCOL);
+	                 KZ_E_PROTOCOL);
 	sig[100] ^= 0x40;
 	assert_int_equal(jpki_cert_verify_raw(&c, di, sizeof di, sig, sizeof sig), KZ_E_PROTOCOL);
 	sig[100] ^= 0x40;
@@ -291,10 +291,10 @@ static void test_clear_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_pki),    cmocka_unit_test(test_auth_cn),
-		cmocka_unit_test(test_trailing_garbage), cmocka_unit_test(test_broken_input),
-		cmocka_unit_test(test_not_rsa),      cmocka_unit_test(test_verify_raw),
-		cmocka_unit_test(test_clear_null),
+	    cmocka_unit_test(test_parse_pki),        cmocka_unit_test(test_auth_cn),
+	    cmocka_unit_test(test_trailing_garbage), cmocka_unit_test(test_broken_input),
+	    cmocka_unit_test(test_not_rsa),          cmocka_unit_test(test_verify_raw),
+	    cmocka_unit_test(test_clear_null),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -31,10 +31,10 @@ static char *pki_dir;
 
 /* SHA-256 DigestInfo of 32 bytes of 0xAB. */
 static const uint8_t digest_info[51] = {
-	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
-	0x02, 0x01, 0x05, 0x00, 0x04, 0x20, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB,
-	0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB,
-	0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB};
+    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+    0x02, 0x01, 0x05, 0x00, 0x04, 0x20, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB,
+    0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB,
+    0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB};
 
 /* ---- a link to the simulated phone --------------------------------------- */
 
@@ -48,8 +48,7 @@ typedef struct simlink {
 
 /* Like a reader: the phone's answer is copied out only if it fits, and a
  * phone that has left gives KZ_E_REMOVED. */
-static kz_err sim_tx(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
-		     size_t *resp_len)
+static kz_err sim_tx(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp, size_t *resp_len)
 {
 	simlink *l = ctx;
 	size_t n = 0;
@@ -79,13 +78,13 @@ static simlink *link_new(const link_opts *o)
 	simlink *l = calloc(1, sizeof *l);
 	assert_non_null(l);
 	sim_config cfg = {
-		.persona = o->persona,
-		.pki_dir = pki_dir,
-		.auth_tries = o->auth_tries,
-		.sign_tries = o->sign_tries,
-		.leave_at_apdu = o->leave_at,
-		.accept_extended = o->phone_extended,
-		.cert_ef_size = o->cert_ef_size,
+	    .persona = o->persona,
+	    .pki_dir = pki_dir,
+	    .auth_tries = o->auth_tries,
+	    .sign_tries = o->sign_tries,
+	    .leave_at_apdu = o->leave_at,
+	    .accept_extended = o->phone_extended,
+	    .cert_ef_size = o->cert_ef_size,
 	};
 	l->phone = sim_phone_new(&cfg);
 	assert_non_null(l->phone);
@@ -159,7 +158,7 @@ static void verify_ok(simlink *l, jpki_key key)
 	const char *pin = key == JPKI_KEY_AUTH ? "1234" : "ABC123";
 	int tries = -2;
 	assert_int_equal(jpki_verify(&l->card, key, (const uint8_t *)pin, strlen(pin), &tries),
-			 KZ_OK);
+	                 KZ_OK);
 	assert_int_equal(tries, jpki_pin_max_tries(key));
 }
 
@@ -190,9 +189,9 @@ static void test_token_info_personas(void **state)
 		const char *text;
 		jpki_model model;
 	} cases[] = {
-		{SIM_PERSONA_CARD, "JPKIAPICCTOKEN2", JPKI_MODEL_CARD},
-		{SIM_PERSONA_ANDROID, "JPKIAPGPSETOKEN", JPKI_MODEL_ANDROID},
-		{SIM_PERSONA_IPHONE, "JPKIAPIOSTOKEN", JPKI_MODEL_IPHONE},
+	    {SIM_PERSONA_CARD, "JPKIAPICCTOKEN2", JPKI_MODEL_CARD},
+	    {SIM_PERSONA_ANDROID, "JPKIAPGPSETOKEN", JPKI_MODEL_ANDROID},
+	    {SIM_PERSONA_IPHONE, "JPKIAPIOSTOKEN", JPKI_MODEL_IPHONE},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		simlink *l = link_persona(cases[i].persona);
@@ -259,13 +258,13 @@ static void test_certs_short(void **state)
 	assert_true(sign_len > 1024 && sign_len <= 1280);
 
 	assert_int_equal(read_and_check(l, JPKI_EF_AUTH_CERT, "auth.der"),
-			 chunks(file_len("auth.der")));
+	                 chunks(file_len("auth.der")));
 	/* SELECT AP, SELECT EF and the reads: nothing else */
 	assert_int_equal(l->card.apdu_count, 2 + chunks(file_len("auth.der")));
 	assert_int_equal(read_and_check(l, JPKI_EF_AUTH_CA, "authca.der"),
-			 chunks(file_len("authca.der")));
+	                 chunks(file_len("authca.der")));
 	assert_int_equal(read_and_check(l, JPKI_EF_SIGN_CA, "signca.der"),
-			 chunks(file_len("signca.der")));
+	                 chunks(file_len("signca.der")));
 	verify_ok(l, JPKI_KEY_SIGN);
 	counts_clear(l);
 	assert_int_equal(read_and_check(l, JPKI_EF_SIGN_CERT, "sign.der"), 5);
@@ -299,14 +298,14 @@ static void test_extended_refused(void **state)
 	link_opts o = {.persona = SIM_PERSONA_CARD, .link_extended = true};
 	simlink *l = link_new(&o);
 	assert_int_equal(read_and_check(l, JPKI_EF_AUTH_CERT, "auth.der"),
-			 1 + chunks(file_len("auth.der")));
+	                 1 + chunks(file_len("auth.der")));
 	assert_int_equal(l->card.extended, JPKI_EXT_NO);
 	assert_int_equal(read_and_check(l, JPKI_EF_AUTH_CA, "authca.der"),
-			 chunks(file_len("authca.der")));
+	                 chunks(file_len("authca.der")));
 	/* still known after the state is forgotten (a new tap of the same card) */
 	jpki_card_forget(&l->card);
 	assert_int_equal(read_and_check(l, JPKI_EF_SIGN_CA, "signca.der"),
-			 chunks(file_len("signca.der")));
+	                 chunks(file_len("signca.der")));
 	link_free(l);
 }
 
@@ -317,7 +316,7 @@ static void test_extended_link_short(void **state)
 	link_opts o = {.persona = SIM_PERSONA_CARD, .phone_extended = true};
 	simlink *l = link_new(&o);
 	assert_int_equal(read_and_check(l, JPKI_EF_AUTH_CA, "authca.der"),
-			 chunks(file_len("authca.der")));
+	                 chunks(file_len("authca.der")));
 	assert_int_equal(l->card.extended, JPKI_EXT_UNKNOWN);
 	link_free(l);
 }
@@ -329,14 +328,14 @@ static void test_padded_ef(void **state)
 	(void)state;
 	for (int ext = 0; ext < 2; ext++) {
 		link_opts o = {.persona = SIM_PERSONA_CARD,
-			       .link_extended = ext != 0,
-			       .phone_extended = ext != 0,
-			       .cert_ef_size = 4096};
+		               .link_extended = ext != 0,
+		               .phone_extended = ext != 0,
+		               .cert_ef_size = 4096};
 		simlink *l = link_new(&o);
 		assert_int_equal(read_and_check(l, JPKI_EF_AUTH_CERT, "auth.der"),
-				 ext ? 1 : chunks(file_len("auth.der")));
+		                 ext ? 1 : chunks(file_len("auth.der")));
 		assert_int_equal(read_and_check(l, JPKI_EF_SIGN_CA, "signca.der"),
-				 ext ? 1 : chunks(file_len("signca.der")));
+		                 ext ? 1 : chunks(file_len("signca.der")));
 		link_free(l);
 	}
 }
@@ -359,13 +358,13 @@ static void test_sign_cert_needs_password(void **state)
 	(void)state;
 	for (int ext = 0; ext < 2; ext++) {
 		link_opts o = {.persona = SIM_PERSONA_CARD,
-			       .link_extended = ext != 0,
-			       .phone_extended = ext != 0};
+		               .link_extended = ext != 0,
+		               .phone_extended = ext != 0};
 		simlink *l = link_new(&o);
 		uint8_t *der = (uint8_t *)1;
 		size_t len = 1;
 		assert_int_equal(jpki_read_certificate(&l->card, JPKI_EF_SIGN_CERT, &der, &len),
-				 KZ_E_SECURITY);
+		                 KZ_E_SECURITY);
 		assert_null(der);
 		assert_int_equal(len, 0);
 		/* a security refusal says nothing of extended support */
@@ -381,20 +380,20 @@ static void test_phone_auth_cert_needs_pin(void **state)
 	for (size_t i = 0; i < 2; i++) {
 		for (int ext = 0; ext < 2; ext++) {
 			link_opts o = {.persona = phones[i],
-				       .link_extended = ext != 0,
-				       .phone_extended = ext != 0};
+			               .link_extended = ext != 0,
+			               .phone_extended = ext != 0};
 			simlink *l = link_new(&o);
 			uint8_t *der = NULL;
 			size_t len = 0;
 			assert_int_equal(
-				jpki_read_certificate(&l->card, JPKI_EF_AUTH_CERT, &der, &len),
-				KZ_E_SECURITY);
+			    jpki_read_certificate(&l->card, JPKI_EF_AUTH_CERT, &der, &len),
+			    KZ_E_SECURITY);
 			assert_null(der);
 			/* the CA certificate is free */
 			read_and_check(l, JPKI_EF_AUTH_CA, "authca.der");
 			verify_ok(l, JPKI_KEY_AUTH);
 			assert_int_equal(read_and_check(l, JPKI_EF_AUTH_CERT, "auth.der"),
-					 ext ? 1 : chunks(file_len("auth.der")));
+			                 ext ? 1 : chunks(file_len("auth.der")));
 			link_free(l);
 		}
 	}
@@ -497,9 +496,9 @@ static void test_verify_args(void **state)
 	int tries = -2;
 	static uint8_t long_pin[256];
 	assert_int_equal(jpki_verify(&l->card, JPKI_KEY_AUTH, (const uint8_t *)"", 0, &tries),
-			 KZ_E_PIN_LENGTH);
+	                 KZ_E_PIN_LENGTH);
 	assert_int_equal(jpki_verify(&l->card, JPKI_KEY_AUTH, long_pin, 256, &tries),
-			 KZ_E_PIN_LENGTH);
+	                 KZ_E_PIN_LENGTH);
 	assert_int_equal(jpki_verify(&l->card, JPKI_KEY_AUTH, NULL, 4, &tries), KZ_E_ARGS);
 	assert_int_equal(jpki_verify(&l->card, (jpki_key)5, long_pin, 4, &tries), KZ_E_ARGS);
 	assert_int_equal(jpki_verify(NULL, JPKI_KEY_AUTH, long_pin, 4, &tries), KZ_E_ARGS);
@@ -515,19 +514,19 @@ static void test_change_pin(void **state)
 	int tries;
 	/* not verified in this tap: refused without an APDU */
 	assert_int_equal(jpki_change_pin(&l->card, JPKI_KEY_AUTH, (const uint8_t *)"5678", 4),
-			 KZ_E_SECURITY);
+	                 KZ_E_SECURITY);
 	assert_int_equal(l->card.apdu_count, 0);
 
 	verify_ok(l, JPKI_KEY_AUTH);
 	counts_clear(l);
 	assert_int_equal(jpki_change_pin(&l->card, JPKI_KEY_AUTH, (const uint8_t *)"5678", 4),
-			 KZ_OK);
+	                 KZ_OK);
 	assert_int_equal(l->card.apdu_count, 1); /* the PIN EF is still selected */
 	assert_int_equal(l->by_ins[INS_CHANGE], 1);
 
 	/* the card refuses a form it cannot take */
 	assert_int_equal(jpki_change_pin(&l->card, JPKI_KEY_AUTH, (const uint8_t *)"56789", 5),
-			 KZ_E_PIN_FORMAT);
+	                 KZ_E_PIN_FORMAT);
 
 	/* log out (AP select), then the old PIN is wrong and the new one right */
 	assert_int_equal(jpki_select_app(&l->card), KZ_OK);
@@ -539,7 +538,7 @@ static void test_change_pin(void **state)
 	/* signature password too */
 	verify_ok(l, JPKI_KEY_SIGN);
 	assert_int_equal(jpki_change_pin(&l->card, JPKI_KEY_SIGN, (const uint8_t *)"NEWPW9", 6),
-			 KZ_OK);
+	                 KZ_OK);
 	assert_int_equal(jpki_select_app(&l->card), KZ_OK);
 	assert_int_equal(verify_str(l, JPKI_KEY_SIGN, "NEWPW9", &tries), KZ_OK);
 	link_free(l);
@@ -557,7 +556,7 @@ static void sign_and_check(simlink *l, jpki_key key, const uint8_t *in, size_t i
 	uint8_t *der = NULL;
 	size_t der_len = 0;
 	assert_int_equal(jpki_read_certificate(&l->card, jpki_cert_fid(key), &der, &der_len),
-			 KZ_OK);
+	                 KZ_OK);
 	jpki_cert cert;
 	assert_int_equal(jpki_cert_parse(der, der_len, &cert), KZ_OK);
 	assert_int_equal(jpki_cert_verify_raw(&cert, in, in_len, sig, sig_len), KZ_OK);
@@ -574,17 +573,17 @@ static void test_sign(void **state)
 	uint8_t sig[JPKI_SIGNATURE_LEN];
 	size_t sig_len = 1;
 
-	assert_int_equal(jpki_sign(&l->card, JPKI_KEY_AUTH, digest_info, sizeof digest_info, sig,
-				   &sig_len),
-			 KZ_E_SECURITY);
+	assert_int_equal(
+	    jpki_sign(&l->card, JPKI_KEY_AUTH, digest_info, sizeof digest_info, sig, &sig_len),
+	    KZ_E_SECURITY);
 	assert_int_equal(sig_len, 0);
 
 	verify_ok(l, JPKI_KEY_AUTH);
 	counts_clear(l);
 	uint8_t s2[JPKI_SIGNATURE_LEN];
-	assert_int_equal(jpki_sign(&l->card, JPKI_KEY_AUTH, digest_info, sizeof digest_info, s2,
-				   &sig_len),
-			 KZ_OK);
+	assert_int_equal(
+	    jpki_sign(&l->card, JPKI_KEY_AUTH, digest_info, sizeof digest_info, s2, &sig_len),
+	    KZ_OK);
 	/* SELECT key EF, COMPUTE DIGITAL SIGNATURE */
 	assert_int_equal(l->card.apdu_count, 2);
 	assert_int_equal(l->by_ins[INS_SIGN], 1);
@@ -601,9 +600,9 @@ static void test_sign(void **state)
 
 	/* after a logout the card refuses, and the layer knows it */
 	assert_int_equal(jpki_select_app(&l->card), KZ_OK);
-	assert_int_equal(jpki_sign(&l->card, JPKI_KEY_SIGN, digest_info, sizeof digest_info, sig,
-				   &sig_len),
-			 KZ_E_SECURITY);
+	assert_int_equal(
+	    jpki_sign(&l->card, JPKI_KEY_SIGN, digest_info, sizeof digest_info, sig, &sig_len),
+	    KZ_E_SECURITY);
 	assert_false(l->card.verified[JPKI_KEY_SIGN]);
 	link_free(l);
 }
@@ -618,7 +617,7 @@ static void test_sign_lengths(void **state)
 	memset(in, 1, sizeof in);
 	assert_int_equal(jpki_sign(&l->card, JPKI_KEY_AUTH, in, 0, sig, &sig_len), KZ_E_DATA_LEN);
 	assert_int_equal(jpki_sign(&l->card, JPKI_KEY_AUTH, in, sizeof in, sig, &sig_len),
-			 KZ_E_DATA_LEN);
+	                 KZ_E_DATA_LEN);
 	assert_int_equal(jpki_sign(&l->card, JPKI_KEY_AUTH, NULL, 5, sig, &sig_len), KZ_E_ARGS);
 	assert_int_equal(jpki_sign(&l->card, JPKI_KEY_AUTH, in, 5, NULL, &sig_len), KZ_E_ARGS);
 	assert_int_equal(l->card.apdu_count, 0);
@@ -643,7 +642,7 @@ static kz_err run_flow(simlink *l)
 	    (err = jpki_read_token_info(&l->card, text, &model)) != KZ_OK ||
 	    (err = jpki_pin_tries(&l->card, JPKI_KEY_AUTH, &tries)) != KZ_OK ||
 	    (err = jpki_verify(&l->card, JPKI_KEY_AUTH, (const uint8_t *)"1234", 4, &tries)) !=
-		    KZ_OK)
+	        KZ_OK)
 		return err;
 	err = jpki_read_certificate(&l->card, JPKI_EF_AUTH_CERT, &der, &len);
 	free(der);
@@ -654,11 +653,10 @@ static kz_err run_flow(simlink *l)
 	if (err != KZ_OK)
 		return err;
 	if ((err = jpki_sign(&l->card, JPKI_KEY_AUTH, digest_info, sizeof digest_info, sig,
-			     &sig_len)) != KZ_OK ||
+	                     &sig_len)) != KZ_OK ||
 	    (err = jpki_verify(&l->card, JPKI_KEY_SIGN, (const uint8_t *)"ABC123", 6, &tries)) !=
-		    KZ_OK ||
-	    (err = jpki_change_pin(&l->card, JPKI_KEY_SIGN, (const uint8_t *)"ABC123", 6)) !=
-		    KZ_OK)
+	        KZ_OK ||
+	    (err = jpki_change_pin(&l->card, JPKI_KEY_SIGN, (const uint8_t *)"ABC123", 6)) != KZ_OK)
 		return err;
 	return KZ_OK;
 }
@@ -699,8 +697,8 @@ static void test_leave_at_every_apdu(void **state)
 		for (int ext = 0; ext < 3; ext++) {
 			/* 0 short, 1 extended, 2 extended refused by the phone */
 			link_opts o = {.persona = personas[i],
-				       .link_extended = ext != 0,
-				       .phone_extended = ext == 1};
+			               .link_extended = ext != 0,
+			               .phone_extended = ext == 1};
 			leave_everywhere(o);
 		}
 	}
@@ -717,13 +715,14 @@ typedef struct script {
 	const uint8_t *resp[SCRIPT_MAX];
 	size_t len[SCRIPT_MAX];
 	size_t n, next;
-	bool overclaim; /* report one byte more than the buffer holds */
+	bool overclaim;          /* report one byte more than the buffer holds */
+	kz_err fail[SCRIPT_MAX]; /* a transport error instead of an answer */
 	uint8_t cmd[SCRIPT_MAX][300];
 	size_t cmd_len[SCRIPT_MAX];
 } script;
 
 static kz_err script_tx(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
-			size_t *resp_len)
+                        size_t *resp_len)
 {
 	script *s = ctx;
 	if (s->next >= s->n)
@@ -731,6 +730,8 @@ static kz_err script_tx(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *
 	size_t i = s->next++;
 	s->cmd_len[i] = cmd_len < 300 ? cmd_len : 300;
 	memcpy(s->cmd[i], cmd, s->cmd_len[i]);
+	if (s->fail[i] != KZ_OK)
+		return s->fail[i];
 	if (s->len[i] > *resp_len)
 		return KZ_E_COMM;
 	memcpy(resp, s->resp[i], s->len[i]);
@@ -782,10 +783,10 @@ static void test_hostile_select(void **state)
 		size_t len;
 		kz_err err;
 	} cases[] = {
-		{sw_ok, 0, KZ_E_PROTOCOL}, /* empty */
-		{one, 1, KZ_E_PROTOCOL},
-		{data, 3, KZ_E_PROTOCOL}, /* data where none was asked for */
-		{not_found, 2, KZ_E_NOT_FOUND},
+	    {sw_ok, 0, KZ_E_PROTOCOL}, /* empty */
+	    {one, 1, KZ_E_PROTOCOL},
+	    {data, 3, KZ_E_PROTOCOL}, /* data where none was asked for */
+	    {not_found, 2, KZ_E_NOT_FOUND},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		script *s = script_new(false);
@@ -844,8 +845,8 @@ static void test_hostile_token_info(void **state)
 	assert_int_equal(token_info_with(r, 34, text), KZ_OK);
 	assert_string_equal(text, "SOMETHINGELSE");
 	/* a short file (6282) is read as far as it goes */
-	static const uint8_t shortf[] = {'J', 'P', 'K', 'I', 'A', 'P', 'G', 'P', 'S', 'E',
-					 'T', 'O', 'K', 'E', 'N', 0x62, 0x82};
+	static const uint8_t shortf[] = {'J', 'P', 'K', 'I', 'A', 'P', 'G',  'P', 'S',
+	                                 'E', 'T', 'O', 'K', 'E', 'N', 0x62, 0x82};
 	assert_int_equal(token_info_with(shortf, sizeof shortf, text), KZ_OK);
 	assert_string_equal(text, "JPKIAPGPSETOKEN");
 }
@@ -882,13 +883,13 @@ static void test_hostile_der_header(void **state)
 		uint8_t head[5];
 		size_t len;
 	} bad[] = {
-		{{0x30, 0x82, 0x80, 0x00}, 4}, /* 32 KiB */
-		{{0x30, 0x82, 0x20, 0x01}, 4}, /* just over 8 KiB */
-		{{0x30, 0x83, 0x00, 0x04, 0x00}, 5},
-		{{0x30, 0x84}, 2},
-		{{0x30, 0x80}, 2}, /* indefinite length */
-		{{0x31, 0x82, 0x04, 0x00}, 4},
-		{{0x00, 0x00}, 2},
+	    {{0x30, 0x82, 0x80, 0x00}, 4}, /* 32 KiB */
+	    {{0x30, 0x82, 0x20, 0x01}, 4}, /* just over 8 KiB */
+	    {{0x30, 0x83, 0x00, 0x04, 0x00}, 5},
+	    {{0x30, 0x84}, 2},
+	    {{0x30, 0x80}, 2}, /* indefinite length */
+	    {{0x31, 0x82, 0x04, 0x00}, 4},
+	    {{0x00, 0x00}, 2},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		script *s = script_selected(false);
@@ -1006,7 +1007,7 @@ static void test_hostile_extended(void **state)
 {
 	(void)state;
 	static const uint8_t refusals[][2] = {{0x67, 0x00}, {0x6D, 0x00}, {0x6E, 0x00},
-					      {0x6A, 0x86}, {0x68, 0x81}, {0x6F, 0x00}};
+	                                      {0x6A, 0x86}, {0x68, 0x81}, {0x6F, 0x00}};
 	static uint8_t first[258];
 	static uint8_t rest[90];
 	static const uint8_t hdr[] = {0x30, 0x82, 0x01, 0x54}; /* 344 bytes */
@@ -1040,6 +1041,43 @@ static void test_hostile_extended(void **state)
 	s = script_selected(true);
 	script_add(s, part, sizeof part);
 	assert_int_equal(cert_with(s), KZ_E_PROTOCOL);
+	free(s);
+}
+
+/* A reader that fails an extended exchange instead of passing on the
+ * card's refusal: the error goes up unchanged, the card's state is
+ * forgotten, and the next read is short. */
+static void test_extended_link_failure(void **state)
+{
+	(void)state;
+	static uint8_t first[258];
+	static uint8_t rest[90];
+	static const uint8_t hdr[] = {0x30, 0x82, 0x01, 0x54}; /* 344 bytes */
+	chunk(first, hdr, 4, 0x9000);
+	memset(rest, 0x44, 88);
+	rest[88] = 0x90;
+	rest[89] = 0x00;
+	script *s = script_selected(true);
+	script_add(s, sw_ok, 2);
+	s->fail[2] = KZ_E_COMM;
+	assert_int_equal(cert_with(s), KZ_E_COMM);
+	assert_int_equal(s->card.extended, JPKI_EXT_NO);
+	assert_false(s->card.ap_selected);
+	/* selected again, then short reads only */
+	script_add(s, sw_ok, 2);
+	script_add(s, sw_ok, 2);
+	script_add(s, first, sizeof first);
+	script_add(s, rest, sizeof rest);
+	assert_int_equal(cert_with(s), KZ_OK);
+	assert_int_equal(s->cmd_len[5], 5);
+	free(s);
+
+	/* a phone that leaves during the extended read teaches nothing */
+	s = script_selected(true);
+	script_add(s, sw_ok, 2);
+	s->fail[2] = KZ_E_REMOVED;
+	assert_int_equal(cert_with(s), KZ_E_REMOVED);
+	assert_int_equal(s->card.extended, JPKI_EXT_UNKNOWN);
 	free(s);
 }
 
@@ -1097,8 +1135,8 @@ static void test_hostile_wrong_le(void **state)
 	char text[JPKI_TOKEN_INFO_LEN + 1];
 	jpki_model model;
 	static const uint8_t wrong_le[] = {0x6C, 0x0F};
-	static const uint8_t info[] = {'J', 'P', 'K', 'I', 'A', 'P', 'I', 'O', 'S',
-				       'T', 'O', 'K', 'E', 'N', ' ', 0x90, 0x00};
+	static const uint8_t info[] = {'J', 'P', 'K', 'I', 'A', 'P', 'I',  'O', 'S',
+	                               'T', 'O', 'K', 'E', 'N', ' ', 0x90, 0x00};
 	script *s = script_selected(false);
 	script_add(s, wrong_le, 2);
 	script_add(s, info, sizeof info);
@@ -1122,7 +1160,7 @@ static void test_hostile_wrong_le(void **state)
 	script_add(s, sw_ok, 2);
 	int tries = -2;
 	assert_int_equal(jpki_verify(&s->card, JPKI_KEY_AUTH, (const uint8_t *)"1234", 4, &tries),
-			 KZ_E_DATA_LEN);
+	                 KZ_E_DATA_LEN);
 	assert_int_equal(s->card.apdu_count, 3);
 	assert_false(s->card.verified[JPKI_KEY_AUTH]);
 	/* the VERIFY went out with its PIN, nothing else */
@@ -1143,17 +1181,17 @@ static void test_hostile_verify(void **state)
 		kz_err err;
 		int tries;
 	} cases[] = {
-		{data_ok, 3, KZ_E_PROTOCOL, -1},   {blocked, 2, KZ_E_PIN_LOCKED, 0},
-		{wrong_len, 2, KZ_E_PIN_LENGTH, -1}, {tries1, 2, KZ_E_PIN_INCORRECT, 1},
-		{sw_ok, 1, KZ_E_PROTOCOL, -1},
+	    {data_ok, 3, KZ_E_PROTOCOL, -1},     {blocked, 2, KZ_E_PIN_LOCKED, 0},
+	    {wrong_len, 2, KZ_E_PIN_LENGTH, -1}, {tries1, 2, KZ_E_PIN_INCORRECT, 1},
+	    {sw_ok, 1, KZ_E_PROTOCOL, -1},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		script *s = script_selected(false);
 		script_add(s, cases[i].resp, cases[i].len);
 		int tries = -2;
 		assert_int_equal(
-			jpki_verify(&s->card, JPKI_KEY_AUTH, (const uint8_t *)"1234", 4, &tries),
-			cases[i].err);
+		    jpki_verify(&s->card, JPKI_KEY_AUTH, (const uint8_t *)"1234", 4, &tries),
+		    cases[i].err);
 		assert_int_equal(tries, cases[i].tries);
 		assert_false(s->card.verified[JPKI_KEY_AUTH]);
 		free(s);
@@ -1188,20 +1226,20 @@ static void test_hostile_sign(void **state)
 		size_t len;
 		kz_err err;
 	} cases[] = {
-		{r255, sizeof r255, KZ_E_PROTOCOL},
-		/* longer than any short answer: the reader refuses it */
-		{r257, sizeof r257, KZ_E_COMM},
-		{sw_ok, 2, KZ_E_PROTOCOL},
-		{r256, sizeof r256, KZ_OK},
+	    {r255, sizeof r255, KZ_E_PROTOCOL},
+	    /* longer than any short answer: the reader refuses it */
+	    {r257, sizeof r257, KZ_E_COMM},
+	    {sw_ok, 2, KZ_E_PROTOCOL},
+	    {r256, sizeof r256, KZ_OK},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		script *s = script_selected(false);
 		script_add(s, cases[i].resp, cases[i].len);
 		uint8_t sig[JPKI_SIGNATURE_LEN];
 		size_t sig_len = 9;
-		assert_int_equal(jpki_sign(&s->card, JPKI_KEY_AUTH, digest_info,
-					   sizeof digest_info, sig, &sig_len),
-				 cases[i].err);
+		assert_int_equal(jpki_sign(&s->card, JPKI_KEY_AUTH, digest_info, sizeof digest_info,
+		                           sig, &sig_len),
+		                 cases[i].err);
 		assert_int_equal(sig_len, cases[i].err == KZ_OK ? 256 : 0);
 		/* 80 2A 00 80 33 <51 bytes> 00 */
 		assert_int_equal(s->cmd_len[2], 5 + sizeof digest_info + 1);
@@ -1223,7 +1261,7 @@ static void test_select_bytes(void **state)
 	assert_int_equal(jpki_pin_tries(&s->card, JPKI_KEY_SIGN, &tries), KZ_OK);
 	assert_int_equal(tries, -1);
 	static const uint8_t sel_ap[] = {0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0,
-					 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01};
+	                                 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01};
 	static const uint8_t sel_ef[] = {0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x1B};
 	assert_int_equal(s->cmd_len[0], sizeof sel_ap);
 	assert_memory_equal(s->cmd[0], sel_ap, sizeof sel_ap);
@@ -1248,8 +1286,8 @@ static uint8_t fuzz_buf[SCRIPT_MAX][300];
 
 static void fuzz_fill(script *s)
 {
-	static const uint16_t sws[] = {0x9000, 0x6282, 0x6982, 0x6B00, 0x63C1, 0x6100,
-				       0x6C10, 0x6984, 0x6700, 0x9000};
+	static const uint16_t sws[] = {0x9000, 0x6282, 0x6982, 0x6B00, 0x63C1,
+	                               0x6100, 0x6C10, 0x6984, 0x6700, 0x9000};
 	for (size_t i = 0; i < SCRIPT_MAX; i++) {
 		size_t len = rng() % 262;
 		if (rng() % 4 == 0)
@@ -1294,12 +1332,12 @@ static void test_hostile_random(void **state)
 			break;
 		case 3:
 			(void)jpki_verify(&s->card, JPKI_KEY_SIGN, (const uint8_t *)"ABC123", 6,
-					  &tries);
+			                  &tries);
 			(void)jpki_pin_tries(&s->card, JPKI_KEY_AUTH, &tries);
 			break;
 		default:
 			(void)jpki_sign(&s->card, JPKI_KEY_AUTH, digest_info, sizeof digest_info,
-					sig, &sig_len);
+			                sig, &sig_len);
 			break;
 		}
 		free(s);
@@ -1309,38 +1347,39 @@ static void test_hostile_random(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_token_info_personas),
-		cmocka_unit_test(test_token_info_cold),
-		cmocka_unit_test(test_model_names),
-		cmocka_unit_test(test_certs_short),
-		cmocka_unit_test(test_certs_extended),
-		cmocka_unit_test(test_extended_refused),
-		cmocka_unit_test(test_extended_link_short),
-		cmocka_unit_test(test_padded_ef),
-		cmocka_unit_test(test_no_reselect),
-		cmocka_unit_test(test_sign_cert_needs_password),
-		cmocka_unit_test(test_phone_auth_cert_needs_pin),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_verify_auth),
-		cmocka_unit_test(test_verify_sign),
-		cmocka_unit_test(test_blocked_from_start),
-		cmocka_unit_test(test_verify_args),
-		cmocka_unit_test(test_change_pin),
-		cmocka_unit_test(test_sign),
-		cmocka_unit_test(test_sign_lengths),
-		cmocka_unit_test(test_leave_at_every_apdu),
-		cmocka_unit_test(test_hostile_select),
-		cmocka_unit_test(test_hostile_overclaim),
-		cmocka_unit_test(test_hostile_token_info),
-		cmocka_unit_test(test_hostile_der_header),
-		cmocka_unit_test(test_hostile_cert_reads),
-		cmocka_unit_test(test_hostile_extended),
-		cmocka_unit_test(test_hostile_get_response),
-		cmocka_unit_test(test_hostile_wrong_le),
-		cmocka_unit_test(test_hostile_verify),
-		cmocka_unit_test(test_hostile_sign),
-		cmocka_unit_test(test_select_bytes),
-		cmocka_unit_test(test_hostile_random),
+	    cmocka_unit_test(test_token_info_personas),
+	    cmocka_unit_test(test_token_info_cold),
+	    cmocka_unit_test(test_model_names),
+	    cmocka_unit_test(test_certs_short),
+	    cmocka_unit_test(test_certs_extended),
+	    cmocka_unit_test(test_extended_refused),
+	    cmocka_unit_test(test_extended_link_short),
+	    cmocka_unit_test(test_padded_ef),
+	    cmocka_unit_test(test_no_reselect),
+	    cmocka_unit_test(test_sign_cert_needs_password),
+	    cmocka_unit_test(test_phone_auth_cert_needs_pin),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_verify_auth),
+	    cmocka_unit_test(test_verify_sign),
+	    cmocka_unit_test(test_blocked_from_start),
+	    cmocka_unit_test(test_verify_args),
+	    cmocka_unit_test(test_change_pin),
+	    cmocka_unit_test(test_sign),
+	    cmocka_unit_test(test_sign_lengths),
+	    cmocka_unit_test(test_leave_at_every_apdu),
+	    cmocka_unit_test(test_hostile_select),
+	    cmocka_unit_test(test_hostile_overclaim),
+	    cmocka_unit_test(test_hostile_token_info),
+	    cmocka_unit_test(test_hostile_der_header),
+	    cmocka_unit_test(test_hostile_cert_reads),
+	    cmocka_unit_test(test_hostile_extended),
+	    cmocka_unit_test(test_extended_link_failure),
+	    cmocka_unit_test(test_hostile_get_response),
+	    cmocka_unit_test(test_hostile_wrong_le),
+	    cmocka_unit_test(test_hostile_verify),
+	    cmocka_unit_test(test_hostile_sign),
+	    cmocka_unit_test(test_select_bytes),
+	    cmocka_unit_test(test_hostile_random),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

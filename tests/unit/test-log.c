@@ -89,9 +89,9 @@ static void test_line_format(void **state)
 	kz_log(KZ_LOG_NONE, "never");
 	char want[256];
 	snprintf(want, sizeof want,
-		 "kazashi[%ld]: INFO: hello 42\nkazashi[%ld]: WARN: warned\n"
-		 "kazashi[%ld]: ERROR: failed: x\n",
-		 (long)getpid(), (long)getpid(), (long)getpid());
+	         "kazashi[%ld]: INFO: hello 42\nkazashi[%ld]: WARN: warned\n"
+	         "kazashi[%ld]: ERROR: failed: x\n",
+	         (long)getpid(), (long)getpid(), (long)getpid());
 	char *got = slurp();
 	assert_string_equal(got, want);
 	free(got);
@@ -148,9 +148,10 @@ static void test_apdu_trace(void **state)
 {
 	(void)state;
 	static const uint8_t verify[] = {0x00, 0x20, 0x00, 0x80, 0x04, 0x31, 0x32, 0x33, 0x34};
-	static const uint8_t change[] = {0x00, 0x24, 0x01, 0x80, 0x06, 'A', 'B', 'C', '1', '2', '3'};
-	static const uint8_t verify_ext[] = {0x00, 0x20, 0x00, 0x80, 0x00,
-					     0x00, 0x04, 0x35, 0x36, 0x37, 0x38};
+	static const uint8_t change[] = {0x00, 0x24, 0x01, 0x80, 0x06, 'A',
+	                                 'B',  'C',  '1',  '2',  '3'};
+	static const uint8_t verify_ext[] = {0x00, 0x20, 0x00, 0x80, 0x00, 0x00,
+	                                     0x04, 0x35, 0x36, 0x37, 0x38};
 	static const uint8_t query[] = {0x00, 0x20, 0x00, 0x80};
 	static const uint8_t odd[] = {0x00, 0x20, 0x00, 0x80, 0x00, 0x39};
 	static const uint8_t select[] = {0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18};
@@ -251,13 +252,10 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_err_names),
-		cmocka_unit_test(test_line_format),
-		cmocka_unit_test(test_levels),
-		cmocka_unit_test(test_sanitise_and_truncate),
-		cmocka_unit_test(test_apdu_trace),
-		cmocka_unit_test(test_null_and_bad_path),
-		cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_err_names),  cmocka_unit_test(test_line_format),
+	    cmocka_unit_test(test_levels),     cmocka_unit_test(test_sanitise_and_truncate),
+	    cmocka_unit_test(test_apdu_trace), cmocka_unit_test(test_null_and_bad_path),
+	    cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

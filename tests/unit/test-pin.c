@@ -57,7 +57,10 @@ static void test_auth(void **state)
 	expect_err(JPKI_KEY_AUTH, "123 ", KZ_E_PIN_FORMAT);
 	expect_err(JPKI_KEY_AUTH, "/:09", KZ_E_PIN_FORMAT); /* around '0'-'9' */
 	/* full-width digit one (3 bytes of UTF-8) and a 2: 4 bytes, not digits */
-	expect_err(JPKI_KEY_AUTH, "\xef\xbc\x91" "2", KZ_E_PIN_FORMAT);
+	expect_err(JPKI_KEY_AUTH,
+	           "\xef\xbc\x91"
+	           "2",
+	           KZ_E_PIN_FORMAT);
 }
 
 static void test_sign(void **state)
@@ -128,13 +131,10 @@ static void test_bad_args(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lengths),
-		cmocka_unit_test(test_auth),
-		cmocka_unit_test(test_sign),
-		cmocka_unit_test(test_length_before_charset),
-		cmocka_unit_test(test_embedded_nul),
-		cmocka_unit_test(test_wiped_on_error),
-		cmocka_unit_test(test_bad_args),
+	    cmocka_unit_test(test_lengths),      cmocka_unit_test(test_auth),
+	    cmocka_unit_test(test_sign),         cmocka_unit_test(test_length_before_charset),
+	    cmocka_unit_test(test_embedded_nul), cmocka_unit_test(test_wiped_on_error),
+	    cmocka_unit_test(test_bad_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

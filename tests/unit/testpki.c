@@ -21,6 +21,9 @@ static int run_script(const char *script, const char *dir)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* stdout carries the test protocol (TAP): the script's chatter
+		 * goes to stderr */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 		execlp("sh", "sh", script, dir, (char *)NULL);
 		_exit(127);
 	}
@@ -43,7 +46,7 @@ char *testpki_make(void)
 		srcdir = ".";
 	if ((size_t)snprintf(path, sizeof path, "%s/kazashi-unit-XXXXXX", tmp) >= sizeof path ||
 	    (size_t)snprintf(script, sizeof script, "%s/tests/sim/make-pki.sh", srcdir) >=
-		    sizeof script)
+	        sizeof script)
 		return NULL;
 	if (mkdtemp(path) == NULL) {
 		perror("mkdtemp");

@@ -1,0 +1,30 @@
+# The kazashi command: a PKCS#11 client of the module (it dlopens it like
+# any relying party), so it links none of the module's code.
+bin_PROGRAMS += src/tools/kazashi
+src_tools_kazashi_SOURCES = \
+	src/tools/main.c \
+	src/tools/cli.h src/tools/cli.c \
+	src/tools/commands.h \
+	src/tools/exitcode.h src/tools/exitcode.c \
+	src/tools/json.h src/tools/json.c \
+	src/tools/module.h src/tools/module.c \
+	src/tools/deadline.h src/tools/deadline.c \
+	src/tools/slots.h src/tools/slots.c \
+	src/tools/tap.h src/tools/tap.c \
+	src/tools/secret.h src/tools/secret.c \
+	src/tools/token.h src/tools/token.c \
+	src/tools/certinfo.h src/tools/certinfo.c \
+	src/tools/trust.h src/tools/trust.c \
+	src/tools/holderdata.h src/tools/holderdata.c \
+	src/tools/cms.h src/tools/cms.c \
+	src/tools/cmd_list.c \
+	src/tools/cmd_wait.c \
+	src/tools/cmd_auth.c \
+	src/tools/cmd_holder.c \
+	src/tools/cmd_pin.c \
+	src/tools/cmd_sign.c
+src_tools_kazashi_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS)
+src_tools_kazashi_CPPFLAGS = $(AM_CPPFLAGS) -DKZ_DEFAULT_MODULE=\"$(p11moduledir)/kazashi-pkcs11.so\"
+src_tools_kazashi_LDADD = $(CRYPTO_LIBS) -ldl
+
+dist_man_MANS += doc/kazashi.1

@@ -1,0 +1,318 @@
+/* kz-flow: the relying-party flows of ../shared/docs/link-model.md, driven
+ * through any PKCS#11 module (kazashi's, OpenSC's) like a relying party
+ * would: for the tap tests (a phone that leaves between any two APDUs) and
+ * the benchmark. One JSON line per attempt on stdout.
+ *
+ *   kz-flow --module M --flow auth|sign|discovery [--pin P] [--retries N]
+ *           [--wait-ms MS]
+ *
+ * --retries N: after a failed attempt, wait for the phone to leave and
+ * come back (a new tap) and try again, at most N times, in the same
+ * process without re-initialising. Exit 0 when the last attempt worked. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <dlfcn.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <p11-kit/pkcs11.h>
+
+static CK_FUNCTION_LIST *p11;
+
+typedef struct flow_opts {
+	const char *flow;
+	const char *pin;
+	int retries;
+	int wait_ms;
+} flow_opts;
+
+/* Where an attempt failed: the call and its return value. */
+typedef struct outcome {
+	const char *call;
+	CK_RV rv;
+} outcome;
+
+#define CALL(o, fn, ...)                                                                           \
+	do {                                                                                       \
+		CK_RV rv_ = p11->fn(__VA_ARGS__);                                                  \
+		if (rv_ != CKR_OK) {                                                               \
+			(o)->call = #fn;                                                           \
+			(o)->rv = rv_;                                                             \
+			return false;                                                              \
+		}                                                                                  \
+	} while (0)
+
+static void sleep_ms(int ms)
+{
+	struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&t, NULL);
+}
+
+/* The slot whose token label starts with label, or false. */
+static bool find_slot(const char *label, CK_SLOT_ID *out)
+{
+	CK_SLOT_ID slots[64];
+	CK_ULONG n = 64;
+	if (p11->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
+		return false;
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_TOKEN_INFO ti;
+		if (p11->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
+			continue;
+		if (strncmp((const char *)ti.label, label, strlen(label)) == 0) {
+			*out = slots[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Wait until a token with label is present, at most ms. Polls the slot
+ * list, as every module supports that (not all have slot events). */
+static bool wait_token(const char *label, int ms, CK_SLOT_ID *slot)
+{
+	for (int waited = 0; waited <= ms; waited += 100) {
+		if (find_slot(label, slot))
+			return true;
+		sleep_ms(100);
+	}
+	return false;
+}
+
+static bool find_one(outcome *o, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, CK_BYTE id,
+                     CK_OBJECT_HANDLE *obj)
+{
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_ID, &id, 1}};
+	CK_ULONG n = 0;
+	CALL(o, C_FindObjectsInit, s, tmpl, 2);
+	CALL(o, C_FindObjects, s, obj, 1, &n);
+	CALL(o, C_FindObjectsFinal, s);
+	return n == 1;
+}
+
+static bool read_value(outcome *o, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj, unsigned char **out,
+                       CK_ULONG *len)
+{
+	CK_ATTRIBUTE a = {CKA_VALUE, NULL, 0};
+	CALL(o, C_GetAttributeValue, s, obj, &a, 1);
+	*out = malloc(a.ulValueLen);
+	if (*out == NULL)
+		return false;
+	a.pValue = *out;
+	CALL(o, C_GetAttributeValue, s, obj, &a, 1);
+	*len = a.ulValueLen;
+	return true;
+}
+
+static bool verify(const unsigned char *der, long der_len, const unsigned char *msg, size_t msg_len,
+                   const unsigned char *sig, size_t sig_len)
+{
+	X509 *x = d2i_X509(NULL, &der, der_len);
+	EVP_PKEY *k = x ? X509_get0_pubkey(x) : NULL;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok = k && ctx && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k) == 1 &&
+	          EVP_DigestVerify(ctx, sig, sig_len, msg, msg_len) == 1;
+	EVP_MD_CTX_free(ctx);
+	X509_free(x);
+	return ok;
+}
+
+/* Flows 1 and 2: read the certificate (after login where it is private),
+ * log in, sign a 32-byte challenge with SHA-256, verify it. */
+static bool key_flow(outcome *o, const flow_opts *opt, bool sign_key)
+{
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE cert, key;
+	CK_BYTE id = sign_key ? 2 : 1;
+	const char *pin = opt->pin ? opt->pin : (sign_key ? "ABC123" : "1234");
+	CK_ULONG pin_len = (CK_ULONG)strlen(pin);
+	if (!find_slot(sign_key ? "JPKI Digital Signature" : "JPKI User Authentication", &slot)) {
+		o->call = "find token";
+		o->rv = CKR_TOKEN_NOT_PRESENT;
+		return false;
+	}
+	CALL(o, C_OpenSession, slot, CKF_SERIAL_SESSION, NULL, NULL, &s);
+	bool logged_in = false;
+	if (!find_one(o, s, CKO_CERTIFICATE, id, &cert)) {
+		if (o->call)
+			return false;
+		CALL(o, C_Login, s, CKU_USER, (CK_UTF8CHAR_PTR)pin, pin_len);
+		logged_in = true;
+		if (!find_one(o, s, CKO_CERTIFICATE, id, &cert)) {
+			o->call = o->call ? o->call : "find certificate";
+			o->rv = o->rv ? o->rv : CKR_OBJECT_HANDLE_INVALID;
+			return false;
+		}
+	}
+	unsigned char *der = NULL;
+	CK_ULONG der_len = 0;
+	if (!read_value(o, s, cert, &der, &der_len))
+		return false;
+	bool ok = false;
+	unsigned char challenge[32], sig[512];
+	CK_ULONG sig_len = sizeof(sig);
+	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
+	for (size_t i = 0; i < sizeof(challenge); i++)
+		challenge[i] = (unsigned char)rand();
+	if (!logged_in && p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, pin_len) != CKR_OK)
+		o->call = "C_Login";
+	else if (!find_one(o, s, CKO_PRIVATE_KEY, id, &key))
+		o->call = o->call ? o->call : "find key";
+	else if ((o->rv = p11->C_SignInit(s, &mech, key)) != CKR_OK)
+		o->call = "C_SignInit";
+	else if (sign_key && (o->rv = p11->C_Login(s, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR_PTR)pin,
+	                                           pin_len)) != CKR_OK)
+		o->call = "C_Login(context)";
+	else if ((o->rv = p11->C_Sign(s, challenge, sizeof(challenge), sig, &sig_len)) != CKR_OK)
+		o->call = "C_Sign";
+	else if (!verify(der, (long)der_len, challenge, sizeof(challenge), sig, sig_len))
+		o->call = "verify";
+	else
+		ok = true;
+	free(der);
+	p11->C_CloseSession(s);
+	return ok;
+}
+
+/* Flow 4: what a browser does before it asks for a PIN. */
+static bool discovery_flow(outcome *o)
+{
+	CK_SLOT_ID slots[64];
+	CK_ULONG n = 64;
+	CALL(o, C_GetSlotList, CK_TRUE, slots, &n);
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_SLOT_INFO si;
+		CK_TOKEN_INFO ti;
+		CK_SESSION_HANDLE s;
+		CK_OBJECT_HANDLE objs[16];
+		CK_ULONG count = 0;
+		CALL(o, C_GetSlotInfo, slots[i], &si);
+		CALL(o, C_GetTokenInfo, slots[i], &ti);
+		CALL(o, C_OpenSession, slots[i], CKF_SERIAL_SESSION, NULL, NULL, &s);
+		CALL(o, C_FindObjectsInit, s, NULL, 0);
+		CALL(o, C_FindObjects, s, objs, 16, &count);
+		CALL(o, C_FindObjectsFinal, s);
+		for (CK_ULONG j = 0; j < count; j++) {
+			CK_OBJECT_CLASS cls;
+			CK_ATTRIBUTE a = {CKA_CLASS, &cls, sizeof(cls)};
+			CALL(o, C_GetAttributeValue, s, objs[j], &a, 1);
+			if (cls == CKO_CERTIFICATE) {
+				unsigned char *v = NULL;
+				CK_ULONG len;
+				bool ok = read_value(o, s, objs[j], &v, &len);
+				free(v);
+				if (!ok)
+					return false;
+			}
+		}
+		CALL(o, C_CloseSession, s);
+	}
+	return n > 0;
+}
+
+static bool run_flow(outcome *o, const flow_opts *opt)
+{
+	memset(o, 0, sizeof(*o));
+	if (!strcmp(opt->flow, "auth"))
+		return key_flow(o, opt, false);
+	if (!strcmp(opt->flow, "sign"))
+		return key_flow(o, opt, true);
+	return discovery_flow(o);
+}
+
+static bool load(const char *path)
+{
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	CK_C_GetFunctionList get = h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
+	if (get == NULL || get(&p11) != CKR_OK) {
+		fprintf(stderr, "kz-flow: cannot load %s: %s\n", path, dlerror());
+		return false;
+	}
+	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
+	CK_RV rv = p11->C_Initialize(&args);
+	if (rv != CKR_OK)
+		fprintf(stderr, "kz-flow: C_Initialize: 0x%lx\n", rv);
+	return rv == CKR_OK;
+}
+
+static void usage(void)
+{
+	fputs("usage: kz-flow --module PATH --flow auth|sign|discovery [--pin PIN]\n"
+	      "               [--retries N] [--wait-ms MS]\n",
+	      stderr);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longs[] = {{"module", required_argument, NULL, 'm'},
+	                                      {"flow", required_argument, NULL, 'f'},
+	                                      {"pin", required_argument, NULL, 'p'},
+	                                      {"retries", required_argument, NULL, 'r'},
+	                                      {"wait-ms", required_argument, NULL, 'w'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
+	flow_opts opt = {.flow = "auth", .wait_ms = 10000};
+	const char *module = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			module = optarg;
+			break;
+		case 'f':
+			opt.flow = optarg;
+			break;
+		case 'p':
+			opt.pin = optarg;
+			break;
+		case 'r':
+			opt.retries = atoi(optarg);
+			break;
+		case 'w':
+			opt.wait_ms = atoi(optarg);
+			break;
+		default:
+			usage();
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (module == NULL || (strcmp(opt.flow, "auth") && strcmp(opt.flow, "sign") &&
+	                       strcmp(opt.flow, "discovery"))) {
+		usage();
+		return 2;
+	}
+	srand((unsigned)time(NULL));
+	if (!load(module))
+		return 3;
+	const char *label = !strcmp(opt.flow, "sign") ? "JPKI Digital Signature" : "JPKI";
+	bool ok = false;
+	for (int attempt = 0; attempt <= opt.retries; attempt++) {
+		CK_SLOT_ID slot;
+		if (!wait_token(label, opt.wait_ms, &slot)) {
+			printf("{\"attempt\":%d,\"ok\":false,\"call\":\"wait for a tap\"}\n",
+			       attempt);
+			break;
+		}
+		outcome o;
+		ok = run_flow(&o, &opt);
+		printf("{\"attempt\":%d,\"ok\":%s,\"call\":\"%s\",\"rv\":\"0x%lx\"}\n", attempt,
+		       ok ? "true" : "false", ok ? "" : (o.call ? o.call : "?"), o.rv);
+		fflush(stdout);
+		if (ok)
+			break;
+		/* The phone left: wait until its token is gone before the next tap. */
+		for (int waited = 0; find_slot(label, &slot) && waited < opt.wait_ms; waited += 100)
+			sleep_ms(100);
+	}
+	p11->C_Finalize(NULL);
+	return ok ? 0 : 1;
+}
