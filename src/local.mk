@@ -25,7 +25,8 @@ src_libkazashi_core_la_SOURCES = \
 	src/pkcs11/sign.h src/pkcs11/sign.c \
 	src/pkcs11/find.h src/pkcs11/find.c \
 	src/pkcs11/login.h src/pkcs11/login.c \
-	src/pkcs11/event.h src/pkcs11/event.c
+	src/pkcs11/event.h src/pkcs11/event.c \
+	src/pkcs11/backends.h src/pkcs11/backends.c
 
 p11module_LTLIBRARIES += src/kazashi-pkcs11.la
 src_kazashi_pkcs11_la_SOURCES = src/pkcs11/entry.c

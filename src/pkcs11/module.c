@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pkcs11/backends.h"
 #include "pkcs11/module.h"
 #include "pkcs11/session.h"
 #include "pkcs11/slot.h"
@@ -18,31 +19,6 @@ const kz_backend_ops *kz_test_backend;
 /* C_Initialize and C_Finalize may race in a careless application; this
  * lock is ours alone and exists before any C_Initialize. */
 static pthread_mutex_t init_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-static void open_backend(const kz_backend_ops *ops)
-{
-	kz_backend *b = NULL;
-	kz_err e = ops->open(NULL, &b);
-	if (e == KZ_OK)
-		kz_mod.backends[kz_mod.backend_count++] = b;
-	else
-		KZ_WARN("%s unavailable: %s", ops->name, kz_err_str(e));
-}
-
-static void open_backends(void)
-{
-	if (kz_test_backend != NULL)
-		open_backend(kz_test_backend);
-	else if (kz_mod.config.pcsc)
-		open_backend(&kz_pcsc_backend);
-}
-
-static void close_backends(void)
-{
-	for (size_t i = 0; i < kz_mod.backend_count; i++)
-		kz_mod.backends[i]->ops->close(kz_mod.backends[i]);
-	kz_mod.backend_count = 0;
-}
 
 /* pReserved must be NULL by the letter of PKCS#11, but p11-kit's
  * x-init-reserved and NSS's module parameters arrive there as a string. */
@@ -79,7 +55,7 @@ CK_RV kz_module_initialize(CK_VOID_PTR pargs)
 		return rv;
 	}
 	configure(args);
-	open_backends();
+	kz_backends_open();
 	kz_mod.pid = getpid();
 	kz_mod.initialized = true;
 	KZ_INFO("initialised (%s)", PACKAGE_STRING);
@@ -118,7 +94,7 @@ CK_RV kz_module_finalize(void)
 	kz_lock_take(kz_mod.lock);
 	kz_session_free_all();
 	kz_slots_free();
-	close_backends();
+	kz_backends_close();
 	kz_mod.initialized = false;
 	kz_mod.finalizing = false;
 	kz_lock_release(kz_mod.lock);

@@ -1,0 +1,36 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "pkcs11/backends.h"
+#include "pkcs11/module.h"
+#include "util/log.h"
+
+static void open_backend(const kz_backend_ops *ops, const char *options)
+{
+	kz_backend *b = NULL;
+	if (kz_mod.backend_count == KZ_ARRAY_LEN(kz_mod.backends))
+		return;
+	kz_err e = ops->open(options, &b);
+	if (e == KZ_OK)
+		kz_mod.backends[kz_mod.backend_count++] = b;
+	else
+		KZ_WARN("%s unavailable: %s", ops->name, kz_err_str(e));
+}
+
+void kz_backends_open(void)
+{
+	if (kz_test_backend != NULL) {
+		open_backend(kz_test_backend, NULL);
+		return;
+	}
+	if (kz_mod.config.pcsc)
+		open_backend(&kz_pcsc_backend, NULL);
+}
+
+void kz_backends_close(void)
+{
+	for (size_t i = 0; i < kz_mod.backend_count; i++)
+		kz_mod.backends[i]->ops->close(kz_mod.backends[i]);
+	kz_mod.backend_count = 0;
+}

@@ -1,0 +1,1 @@
+# libFuzzer harnesses (./configure --enable-fuzzing): see tests/fuzz/.
