@@ -3,12 +3,22 @@
  * would: for the tap tests (a phone that leaves between any two APDUs) and
  * the benchmark. One JSON line per attempt on stdout.
  *
- *   kz-flow --module M --flow auth|sign|discovery [--pin P] [--retries N]
- *           [--wait-ms MS]
+ *   kz-flow --module M --flow auth|sign|discovery|arrive|retap [--pin P]
+ *           [--retries N] [--wait-ms MS] [--label PREFIX]
  *
  * --retries N: after a failed attempt, wait for the phone to leave and
  * come back (a new tap) and try again, at most N times, in the same
- * process without re-initialising. Exit 0 when the last attempt worked. */
+ * process without re-initialising. Exit 0 when the last attempt worked.
+ *
+ * --flow retap (link-model.md flow 3): the auth flow, then, once the
+ * phone has left the field and come back, the auth flow again in the same
+ * process. The line of the first tap, {"tap":1,...}, tells whoever moves
+ * the phone (the benchmark) that the first tap's APDUs are all sent.
+ *
+ * Tokens are found by label prefix: kazashi's ("JPKI User Authentication",
+ * "JPKI Digital Signature") and OpenSC's ("JPKI (User Authentication PIN)",
+ * "JPKI (Digital Signature PIN)") are both known, so that one flow drives
+ * either module; --label PREFIX replaces them for any other. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -30,9 +40,18 @@ static CK_FUNCTION_LIST *p11;
 typedef struct flow_opts {
 	const char *flow;
 	const char *pin;
+	const char *label; /* --label: the only prefix to look for */
 	int retries;
 	int wait_ms;
 } flow_opts;
+
+/* Token label prefixes of the user-authentication and signature tokens, as
+ * the modules this drives name them; NULL-terminated. */
+static const char *const auth_labels[] = {"JPKI User Authentication", "JPKI (User Authentication",
+                                          NULL};
+static const char *const sign_labels[] = {"JPKI Digital Signature", "JPKI (Digital Signature",
+                                          NULL};
+static const char *const any_labels[] = {"JPKI", NULL};
 
 /* Where an attempt failed: the call and its return value. */
 typedef struct outcome {
@@ -56,8 +75,18 @@ static void sleep_ms(int ms)
 	nanosleep(&t, NULL);
 }
 
-/* The slot whose token label starts with label, or false. */
-static bool find_slot(const char *label, CK_SLOT_ID *out)
+static bool label_matches(const CK_UTF8CHAR label[32], const char *const *prefixes)
+{
+	for (; *prefixes != NULL; prefixes++) {
+		size_t n = strlen(*prefixes);
+		if (n <= 32 && strncmp((const char *)label, *prefixes, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The first slot whose token label starts with one of labels, or false. */
+static bool find_slot(const char *const *labels, CK_SLOT_ID *out)
 {
 	CK_SLOT_ID slots[64];
 	CK_ULONG n = 64;
@@ -67,7 +96,7 @@ static bool find_slot(const char *label, CK_SLOT_ID *out)
 		CK_TOKEN_INFO ti;
 		if (p11->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
 			continue;
-		if (strncmp((const char *)ti.label, label, strlen(label)) == 0) {
+		if (label_matches(ti.label, labels)) {
 			*out = slots[i];
 			return true;
 		}
@@ -77,10 +106,10 @@ static bool find_slot(const char *label, CK_SLOT_ID *out)
 
 /* Wait until a token with label is present, at most ms. Polls the slot
  * list, as every module supports that (not all have slot events). */
-static bool wait_token(const char *label, int ms, CK_SLOT_ID *slot)
+static bool wait_token(const char *const *labels, int ms, CK_SLOT_ID *slot)
 {
 	for (int waited = 0; waited <= ms; waited += 100) {
-		if (find_slot(label, slot))
+		if (find_slot(labels, slot))
 			return true;
 		sleep_ms(100);
 	}
@@ -135,7 +164,8 @@ static bool key_flow(outcome *o, const flow_opts *opt, bool sign_key)
 	CK_BYTE id = sign_key ? 2 : 1;
 	const char *pin = opt->pin ? opt->pin : (sign_key ? "ABC123" : "1234");
 	CK_ULONG pin_len = (CK_ULONG)strlen(pin);
-	if (!find_slot(sign_key ? "JPKI Digital Signature" : "JPKI User Authentication", &slot)) {
+	const char *only[] = {opt->label, NULL};
+	if (!find_slot(opt->label ? only : sign_key ? sign_labels : auth_labels, &slot)) {
 		o->call = "find token";
 		o->rv = CKR_TOKEN_NOT_PRESENT;
 		return false;
@@ -163,7 +193,8 @@ static bool key_flow(outcome *o, const flow_opts *opt, bool sign_key)
 	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
 	for (size_t i = 0; i < sizeof(challenge); i++)
 		challenge[i] = (unsigned char)rand();
-	if (!logged_in && p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, pin_len) != CKR_OK)
+	if (!logged_in &&
+	    (o->rv = p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, pin_len)) != CKR_OK)
 		o->call = "C_Login";
 	else if (!find_one(o, s, CKO_PRIVATE_KEY, id, &key))
 		o->call = o->call ? o->call : "find key";
@@ -222,7 +253,9 @@ static bool discovery_flow(outcome *o)
 static bool run_flow(outcome *o, const flow_opts *opt)
 {
 	memset(o, 0, sizeof(*o));
-	if (!strcmp(opt->flow, "auth"))
+	if (!strcmp(opt->flow, "arrive"))
+		return true; /* the token is there: what its arrival cost is all */
+	if (!strcmp(opt->flow, "auth") || !strcmp(opt->flow, "retap"))
 		return key_flow(o, opt, false);
 	if (!strcmp(opt->flow, "sign"))
 		return key_flow(o, opt, true);
@@ -244,22 +277,51 @@ static bool load(const char *path)
 	return rv == CKR_OK;
 }
 
+/* Flow 3: the auth flow on one tap, then again on the next tap of the same
+ * phone, in the same process. One line per tap; the first is printed once
+ * the first tap's flow is over (its session closed), so that whoever
+ * moves the phone knows every APDU after that line belongs to the second. */
+static bool retap(const flow_opts *opt, const char *const *label)
+{
+	for (int tap = 1; tap <= 2; tap++) {
+		CK_SLOT_ID slot;
+		outcome o = {"wait for a tap", 0};
+		bool ok = wait_token(label, opt->wait_ms, &slot) && run_flow(&o, opt);
+		printf("{\"tap\":%d,\"ok\":%s,\"call\":\"%s\",\"rv\":\"0x%lx\"}\n", tap,
+		       ok ? "true" : "false", ok ? "" : (o.call ? o.call : "?"), ok ? 0 : o.rv);
+		fflush(stdout);
+		if (!ok)
+			return false;
+		if (tap == 2)
+			break;
+		/* Wait for the phone to leave, so that the next flow is a new tap. */
+		int waited = 0;
+		for (; find_slot(label, &slot) && waited < opt->wait_ms; waited += 50)
+			sleep_ms(50);
+		if (waited >= opt->wait_ms) {
+			printf(
+			    "{\"tap\":2,\"ok\":false,\"call\":\"wait for the phone to leave\"}\n");
+			return false;
+		}
+	}
+	return true;
+}
+
 static void usage(void)
 {
-	fputs("usage: kz-flow --module PATH --flow auth|sign|discovery [--pin PIN]\n"
-	      "               [--retries N] [--wait-ms MS]\n",
+	fputs("usage: kz-flow --module PATH --flow auth|sign|discovery|arrive|retap\n"
+	      "               [--pin PIN] [--retries N] [--wait-ms MS] [--label PREFIX]\n",
 	      stderr);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longs[] = {{"module", required_argument, NULL, 'm'},
-	                                      {"flow", required_argument, NULL, 'f'},
-	                                      {"pin", required_argument, NULL, 'p'},
-	                                      {"retries", required_argument, NULL, 'r'},
-	                                      {"wait-ms", required_argument, NULL, 'w'},
-	                                      {"help", no_argument, NULL, 'h'},
-	                                      {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {
+	    {"module", required_argument, NULL, 'm'},  {"flow", required_argument, NULL, 'f'},
+	    {"pin", required_argument, NULL, 'p'},     {"retries", required_argument, NULL, 'r'},
+	    {"wait-ms", required_argument, NULL, 'w'}, {"label", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	};
 	flow_opts opt = {.flow = "auth", .wait_ms = 10000};
 	const char *module = NULL;
 	int c;
@@ -280,21 +342,33 @@ int main(int argc, char **argv)
 		case 'w':
 			opt.wait_ms = atoi(optarg);
 			break;
+		case 'l':
+			opt.label = optarg;
+			break;
 		default:
 			usage();
 			return c == 'h' ? 0 : 2;
 		}
 	}
 	if (module == NULL || (strcmp(opt.flow, "auth") && strcmp(opt.flow, "sign") &&
-	                       strcmp(opt.flow, "discovery"))) {
+	                       strcmp(opt.flow, "discovery") && strcmp(opt.flow, "arrive") &&
+	                       strcmp(opt.flow, "retap"))) {
 		usage();
 		return 2;
 	}
 	srand((unsigned)time(NULL));
 	if (!load(module))
 		return 3;
-	const char *label = !strcmp(opt.flow, "sign") ? "JPKI Digital Signature" : "JPKI";
+	const char *only[] = {opt.label, NULL};
+	const char *const *label = opt.label                   ? only
+	                           : !strcmp(opt.flow, "sign") ? sign_labels
+	                                                       : any_labels;
 	bool ok = false;
+	if (!strcmp(opt.flow, "retap")) {
+		ok = retap(&opt, label);
+		p11->C_Finalize(NULL);
+		return ok ? 0 : 1;
+	}
 	for (int attempt = 0; attempt <= opt.retries; attempt++) {
 		CK_SLOT_ID slot;
 		if (!wait_token(label, opt.wait_ms, &slot)) {
