@@ -21,7 +21,9 @@ cd "$KZ_TMP" || kz_bail "no temp dir"
 # token not present, session closed or invalid, device error.
 removal_codes="0x32 0xe0 0xb3 0xb0 0x30"
 
-commands() { jq -r 'select(.left != true) | .cmd' "$1"; }
+# The command headers (CLA INS P1 P2 Lc): a signature's input is a fresh
+# challenge every run, the rest is the same byte for byte.
+commands() { jq -r 'select(.left != true) | .cmd[0:10]' "$1"; }
 
 run_clean() { # FLOW: the reference run; prints its APDU count
 	kz_start_phone --persona "$persona" --pki "$KZ_PKI" --log "ref-$1.jsonl" --taps 1
@@ -60,7 +62,7 @@ for flow in auth sign discovery; do
 		kz_ok "$persona $flow k=$k: next tap completes the flow" \
 			test "$(jq -r .ok <<<"$last" 2>/dev/null)" = true
 		# Tap 1 is the APDUs up to the departure: exactly the clean prefix.
-		awk '/"left":true/ { exit } { print }' "$log" | jq -r .cmd >"tap1-$k.cmds"
+		awk '/"left":true/ { exit } { print }' "$log" | jq -r '.cmd[0:10]' >"tap1-$k.cmds"
 		kz_ok "$persona $flow k=$k: tap 1 sent the clean run's first $((k - 1)) APDUs, no VERIFY again" \
 			cmp -s "tap1-$k.cmds" <(head -n $((k - 1)) "ref-$flow.cmds")
 		kz_stop_phone
