@@ -17,7 +17,7 @@ void kc_cert_name(const X509_NAME *name, char *buf, size_t size)
 	 * control characters escaped so that a name cannot rewrite a
 	 * terminal or forge an output line. */
 	unsigned long flags = (XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ & ~ASN1_STRFLGS_ESC_MSB) |
-			      ASN1_STRFLGS_UTF8_CONVERT | ASN1_STRFLGS_ESC_CTRL;
+	                      ASN1_STRFLGS_UTF8_CONVERT | ASN1_STRFLGS_ESC_CTRL;
 	BIO *mem = BIO_new(BIO_s_mem());
 	buf[0] = '\0';
 	if (mem == NULL)
@@ -89,13 +89,13 @@ void kc_cert_json(kc_json *j, const X509 *cert)
 }
 
 bool kc_cert_verify(const X509 *cert, const EVP_MD *md, const unsigned char *data, size_t len,
-		    const unsigned char *sig, size_t sig_len)
+                    const unsigned char *sig, size_t sig_len)
 {
 	EVP_PKEY *key = X509_get0_pubkey(cert);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	bool ok = key != NULL && ctx != NULL &&
-		  EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1 &&
-		  EVP_DigestVerify(ctx, sig, sig_len, data, len) == 1;
+	          EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1 &&
+	          EVP_DigestVerify(ctx, sig, sig_len, data, len) == 1;
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();
 	return ok;

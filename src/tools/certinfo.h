@@ -24,6 +24,6 @@ void kc_cert_json(kc_json *j, const X509 *cert);
 
 /* Whether SIG is CERT's key's signature over DATA with MD. */
 bool kc_cert_verify(const X509 *cert, const EVP_MD *md, const unsigned char *data, size_t len,
-		    const unsigned char *sig, size_t sig_len);
+                    const unsigned char *sig, size_t sig_len);
 
 #endif

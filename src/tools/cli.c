@@ -19,17 +19,17 @@
 enum long_only { OPT_MODULE = 256, OPT_PIN_FD, OPT_JSON, OPT_CA, OPT_CRL, OPT_KEY, OPT_PEM };
 
 static const struct option long_options[] = {
-	{"help", no_argument, NULL, 'h'},
-	{"module", required_argument, NULL, OPT_MODULE},
-	{"timeout", required_argument, NULL, 't'},
-	{"pin-fd", required_argument, NULL, OPT_PIN_FD},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"ca", required_argument, NULL, OPT_CA},
-	{"crl", required_argument, NULL, OPT_CRL},
-	{"key", required_argument, NULL, OPT_KEY},
-	{"out", required_argument, NULL, 'o'},
-	{"pem", no_argument, NULL, OPT_PEM},
-	{NULL, 0, NULL, 0},
+    {"help", no_argument, NULL, 'h'},
+    {"module", required_argument, NULL, OPT_MODULE},
+    {"timeout", required_argument, NULL, 't'},
+    {"pin-fd", required_argument, NULL, OPT_PIN_FD},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"ca", required_argument, NULL, OPT_CA},
+    {"crl", required_argument, NULL, OPT_CRL},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"out", required_argument, NULL, 'o'},
+    {"pem", no_argument, NULL, OPT_PEM},
+    {NULL, 0, NULL, 0},
 };
 
 /* Which kc_opt bit each option needs (0: every subcommand has it). */
@@ -79,7 +79,7 @@ static bool push(char ***list, size_t *n, char *value)
 }
 
 static int usage_error(const kc_command *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int usage_error(const kc_command *c, const char *fmt, ...)
 {
@@ -110,7 +110,7 @@ static int parse_option(const kc_command *c, int opt, kc_opts *o)
 		long fd = strtol(optarg, &end, 10);
 		if (errno != 0 || end == optarg || *end != '\0' || fd < 0 || fd > INT_MAX)
 			return usage_error(c, "--pin-fd wants a file descriptor number, not '%s'",
-					   optarg);
+			                   optarg);
 		if (fcntl((int)fd, F_GETFD) < 0)
 			return usage_error(c, "--pin-fd: file descriptor %s is not open", optarg);
 		o->pin_fd = (int)fd;
@@ -153,7 +153,7 @@ int kc_cli_parse(const kc_command *c, int argc, char **argv, kc_opts *o)
 	optind = 0; /* glibc: start afresh on this argument vector */
 	opterr = 0; /* our own sentence, with the subcommand's name */
 	int opt;
-	while ((opt = getopt_long(argc, argv, "+ht:o:", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "ht:o:", long_options, NULL)) != -1) {
 		if (opt == 'h') {
 			kc_cli_help(c, stdout);
 			return KC_OK;
@@ -161,7 +161,7 @@ int kc_cli_parse(const kc_command *c, int argc, char **argv, kc_opts *o)
 		if (opt == '?') {
 			char shortopt[3] = {'-', (char)optopt, '\0'};
 			return usage_error(c, "does not know the option %s, or it lacks its value",
-					   optopt != 0 ? shortopt : argv[optind - 1]);
+			                   optopt != 0 ? shortopt : argv[optind - 1]);
 		}
 		if ((needs(opt) & c->options) != needs(opt))
 			return usage_error(c, "takes no --%s option", option_name(opt));
@@ -172,7 +172,8 @@ int kc_cli_parse(const kc_command *c, int argc, char **argv, kc_opts *o)
 	o->args = argv + optind;
 	o->nargs = argc - optind;
 	if (o->nargs < c->min_args)
-		return usage_error(c, "wants more arguments");
+		return usage_error(c, "is missing an argument: kazashi %s %s", c->name,
+		                   c->synopsis);
 	if (o->nargs > c->max_args)
 		return usage_error(c, "has an argument too many: '%s'", o->args[c->max_args]);
 	return -1;
@@ -189,7 +190,7 @@ void kc_cli_free(kc_opts *o)
 void kc_cli_help(const kc_command *c, FILE *out)
 {
 	fprintf(out, "usage: kazashi [--module PATH] %s %s\n\n%s\n%s", c->name, c->synopsis,
-		c->summary, c->help);
+	        c->summary, c->help);
 	fputs("  --module PATH   the PKCS#11 module to load (default: $KAZASHI_MODULE, else\n"
 	      "                  the installed kazashi-pkcs11.so)\n"
 	      "  -h, --help      this help\n\n"

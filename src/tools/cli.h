@@ -44,7 +44,8 @@ typedef struct kc_command {
 	unsigned options; /* enum kc_opt bits */
 	int min_args, max_args;
 	const char *synopsis; /* after "kazashi NAME " */
-	const char *summary;  /* one line, for the overview */
+	const char *brief;    /* one line, for the overview */
+	const char *summary;  /* a paragraph, for --help */
 	const char *help;     /* the options and what the command does */
 	int (*run)(kc_module *m, const kc_opts *o);
 } kc_command;

@@ -56,12 +56,12 @@ static int prove(kc_token *t, X509 *cert)
 		return kc_fail(KC_ERROR, "no random numbers for the challenge");
 	kc_note("Signing a fresh challenge...");
 	int rc = kc_token_sign(t, kc_kind_id(KC_KIND_AUTH), CKM_SHA256_RSA_PKCS, challenge,
-			       sizeof(challenge), sig, &sig_len);
+	                       sizeof(challenge), sig, &sig_len);
 	if (rc != KC_OK)
 		return rc;
 	if (!kc_cert_verify(cert, EVP_sha256(), challenge, sizeof(challenge), sig, sig_len))
 		return kc_fail(KC_BAD_SIGNATURE, "the signature over the challenge does not verify "
-						 "under the certificate: authentication failed");
+		                                 "under the certificate: authentication failed");
 	return KC_OK;
 }
 
@@ -85,7 +85,7 @@ static int run(kc_module *m, const kc_opts *o, kc_trust *trust)
 		rc = kc_token_cert(&t, kc_kind_id(KC_KIND_AUTH), &cert);
 		if (rc == KC_OK && cert == NULL)
 			rc = kc_fail(KC_ERROR, "the %s shows no user-authentication certificate",
-				     kc_holder_noun(&t.slot));
+			             kc_holder_noun(&t.slot));
 		if (rc == KC_OK)
 			rc = kc_trust_check(trust, cert);
 	}
@@ -102,7 +102,7 @@ int kc_cmd_auth(kc_module *m, const kc_opts *o)
 {
 	if (o->nca == 0)
 		return kc_fail(KC_ERROR, "auth needs the JPKI user-authentication CA certificate: "
-					 "--ca FILE (see kazashi auth --help)");
+		                         "--ca FILE (see kazashi auth --help)");
 	kc_trust trust;
 	int rc = kc_trust_load(&trust, o->ca, o->nca, o->crl, o->ncrl);
 	if (rc == KC_OK)

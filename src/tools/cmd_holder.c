@@ -29,7 +29,7 @@ static void print_text(const char *label, const char *value)
 	putchar('\n');
 }
 
-static void print_human(const kc_token *t, const kc_holder *h, X509 *cert)
+static void print_human(const kc_token *t, const kc_holder *h, X509 *cert, const kc_trust *trust)
 {
 	char iso[11], line[96];
 	const char *era = NULL;
@@ -48,11 +48,17 @@ static void print_human(const kc_token *t, const kc_holder *h, X509 *cert)
 	}
 	print_text("gender:", gender != NULL ? gender : h->gender);
 	print_text("address:", h->address);
-	printf("  %-22s name: %s, address: %s\n", "substitute characters:",
-	       kc_holder_substituted(h->name_subst) ? "used" : "none",
+	printf("  %-22s name: %s, address: %s\n",
+	       "substitute characters:", kc_holder_substituted(h->name_subst) ? "used" : "none",
 	       kc_holder_substituted(h->address_subst) ? "used" : "none");
 	printf("Certificate:\n");
 	kc_cert_print(stdout, cert);
+	if (trust->cas == 0)
+		printf("  verified:      no (no --ca given): the data is as the %s gave it\n",
+		       kc_holder_noun(&t->slot));
+	else
+		printf("  verified:      chains to the CA given%s\n",
+		       trust->crls > 0 ? ", not revoked" : "");
 }
 
 static void print_json(const kc_token *t, const kc_holder *h, X509 *cert, bool verified)
@@ -97,7 +103,7 @@ static int run(kc_module *m, const kc_opts *o, const kc_trust *trust)
 		rc = kc_token_cert(&t, kc_kind_id(KC_KIND_SIGN), &cert);
 	if (rc == KC_OK && cert == NULL)
 		rc = kc_fail(KC_ERROR, "the %s shows no signature certificate",
-			     kc_holder_noun(&t.slot));
+		             kc_holder_noun(&t.slot));
 	/* Without CA certificates the data is shown as the phone gave it;
 	 * with them, only if the certificate is genuine and not revoked. */
 	if (rc == KC_OK && trust->cas > 0)
@@ -109,7 +115,7 @@ static int run(kc_module *m, const kc_opts *o, const kc_trust *trust)
 	if (rc == KC_OK && o->json)
 		print_json(&t, &h, cert, trust->cas > 0);
 	else if (rc == KC_OK)
-		print_human(&t, &h, cert);
+		print_human(&t, &h, cert, trust);
 	kc_holder_free(&h);
 	X509_free(cert);
 	kc_token_close(&t);
@@ -119,7 +125,8 @@ static int run(kc_module *m, const kc_opts *o, const kc_trust *trust)
 int kc_cmd_holder(kc_module *m, const kc_opts *o)
 {
 	if (o->ncrl > 0 && o->nca == 0)
-		return kc_fail(KC_ERROR, "holder: --crl needs --ca, the CA the CRL is checked with");
+		return kc_fail(KC_ERROR,
+		               "holder: --crl needs --ca, the CA the CRL is checked with");
 	kc_trust trust;
 	int rc = kc_trust_load(&trust, o->ca, o->nca, o->crl, o->ncrl);
 	if (rc == KC_OK)

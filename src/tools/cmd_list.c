@@ -43,8 +43,8 @@ static void print_key(const kc_slot *s, kc_kind kind)
 	char tries[48] = "unknown";
 	if (s != NULL && s->present)
 		kc_tries_text(kind, s->flags, tries, sizeof(tries));
-	printf("  %-25s %s\n", kind == KC_KIND_AUTH ? "user-authentication PIN:" : "signature password:",
-	       tries);
+	printf("  %-25s %s\n",
+	       kind == KC_KIND_AUTH ? "user-authentication PIN:" : "signature password:", tries);
 }
 
 static void json_key(kc_json *j, const kc_slot *s, kc_kind kind)
@@ -74,7 +74,8 @@ int kc_cmd_list(kc_module *m, const kc_opts *o)
 		return kc_fail(KC_NO_DEVICE, "the module cannot list its readers");
 	if (n == 0) {
 		free(slots);
-		return kc_fail(KC_NO_DEVICE, "no reader: is a reader plugged in and pcscd running?");
+		return kc_fail(KC_NO_DEVICE,
+		               "no reader: is a reader plugged in and pcscd running?");
 	}
 	reader *readers = calloc(n, sizeof(*readers));
 	if (readers == NULL) {

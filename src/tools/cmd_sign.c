@@ -45,7 +45,7 @@ typedef struct signer {
 } signer;
 
 static int token_signer(void *arg, const unsigned char *tbs, size_t tbs_len, unsigned char *sig,
-			size_t *sig_len)
+                        size_t *sig_len)
 {
 	signer *s = arg;
 	kc_note("Signing on the %s...", kc_holder_noun(&s->token->slot));
@@ -53,7 +53,7 @@ static int token_signer(void *arg, const unsigned char *tbs, size_t tbs_len, uns
 }
 
 static int sign(kc_module *m, const kc_opts *o, const unsigned char digest[32],
-		CMS_ContentInfo **cms)
+                CMS_ContentInfo **cms)
 {
 	kc_deadline d;
 	kc_deadline_start(&d, o->timeout);
@@ -67,7 +67,7 @@ static int sign(kc_module *m, const kc_opts *o, const unsigned char digest[32],
 		rc = kc_token_cert(&t, id, &cert);
 	if (rc == KC_OK && cert == NULL)
 		rc = kc_fail(KC_ERROR, "the %s shows no certificate for the %s",
-			     kc_holder_noun(&t.slot), kc_kind_secret(o->key));
+		             kc_holder_noun(&t.slot), kc_kind_secret(o->key));
 	signer s = {&t, id};
 	if (rc == KC_OK)
 		rc = kc_cms_sign_detached(cert, digest, token_signer, &s, cms);
@@ -80,7 +80,7 @@ int kc_cmd_sign(kc_module *m, const kc_opts *o)
 {
 	if (!o->key_set)
 		return kc_fail(KC_ERROR, "sign needs --key auth or --key sign (see kazashi sign "
-					 "--help)");
+		                         "--help)");
 	const char *file = o->args[0];
 	char *out_path = NULL;
 	if (o->out == NULL) {

@@ -90,17 +90,17 @@ static bool add_attributes(CMS_SignerInfo *si, const unsigned char digest[32])
 {
 	ASN1_TIME *now = X509_gmtime_adj(NULL, 0);
 	bool ok = now != NULL &&
-		  CMS_signed_add1_attr_by_NID(si, NID_pkcs9_contentType, V_ASN1_OBJECT,
-					      OBJ_nid2obj(NID_pkcs7_data), -1) &&
-		  CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, now->type, now, -1) &&
-		  CMS_signed_add1_attr_by_NID(si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING,
-					      digest, 32);
+	          CMS_signed_add1_attr_by_NID(si, NID_pkcs9_contentType, V_ASN1_OBJECT,
+	                                      OBJ_nid2obj(NID_pkcs7_data), -1) &&
+	          CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, now->type, now, -1) &&
+	          CMS_signed_add1_attr_by_NID(si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING,
+	                                      digest, 32);
 	ASN1_TIME_free(now);
 	return ok;
 }
 
-int kc_cms_sign_detached(X509 *cert, const unsigned char digest[32], kc_cms_signer sign,
-			 void *arg, CMS_ContentInfo **out)
+int kc_cms_sign_detached(X509 *cert, const unsigned char digest[32], kc_cms_signer sign, void *arg,
+                         CMS_ContentInfo **out)
 {
 	*out = NULL;
 	/* CMS_PARTIAL: OpenSSL makes the structure and stops before it would
@@ -122,7 +122,7 @@ int kc_cms_sign_detached(X509 *cert, const unsigned char digest[32], kc_cms_sign
 	unsigned char sig[KC_CMS_SIG_MAX];
 	size_t sig_len = sizeof(sig);
 	int rc = tbs == NULL ? kc_fail(KC_ERROR, "cannot encode the signed attributes")
-			     : sign(arg, tbs, tbs_len, sig, &sig_len);
+	                     : sign(arg, tbs, tbs_len, sig, &sig_len);
 	free(tbs);
 	if (rc == KC_OK && !ASN1_STRING_set(CMS_SignerInfo_get0_signature(si), sig, (int)sig_len))
 		rc = kc_fail(KC_ERROR, "out of memory");
@@ -130,7 +130,7 @@ int kc_cms_sign_detached(X509 *cert, const unsigned char digest[32], kc_cms_sign
 	 * verifier will, signature over attributes and all. */
 	if (rc == KC_OK && CMS_SignerInfo_verify(si) != 1)
 		rc = kc_fail(KC_BAD_SIGNATURE, "the token's signature does not verify in the CMS "
-					       "structure");
+		                               "structure");
 	ERR_clear_error();
 	if (rc != KC_OK) {
 		CMS_ContentInfo_free(cms);

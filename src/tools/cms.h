@@ -12,11 +12,11 @@
 /* Makes an RSA PKCS#1 v1.5 signature with SHA-256 over TBS into SIG
  * (*SIG_LEN: room in, length out). Returns an exit code (reported). */
 typedef int (*kc_cms_signer)(void *arg, const unsigned char *tbs, size_t tbs_len,
-			     unsigned char *sig, size_t *sig_len);
+                             unsigned char *sig, size_t *sig_len);
 
 /* Builds the SignedData for content whose SHA-256 is DIGEST, signed by
  * CERT's key through SIGN. Returns an exit code; *OUT on success. */
-int kc_cms_sign_detached(X509 *cert, const unsigned char digest[32], kc_cms_signer sign,
-			 void *arg, CMS_ContentInfo **out);
+int kc_cms_sign_detached(X509 *cert, const unsigned char digest[32], kc_cms_signer sign, void *arg,
+                         CMS_ContentInfo **out);
 
 #endif

@@ -29,8 +29,8 @@ int kc_deadline_left_ms(const kc_deadline *d)
 		return -1;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	double left = (double)(d->at.tv_sec - now.tv_sec) * 1e3 +
-		      (double)(d->at.tv_nsec - now.tv_nsec) / 1e6;
+	double left =
+	    (double)(d->at.tv_sec - now.tv_sec) * 1e3 + (double)(d->at.tv_nsec - now.tv_nsec) / 1e6;
 	if (left <= 0)
 		return 0;
 	if (left >= (double)INT_MAX)

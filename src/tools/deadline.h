@@ -8,7 +8,7 @@
 
 typedef struct kc_deadline {
 	bool set;
-	double seconds; /* as given, for messages */
+	double seconds;     /* as given, for messages */
 	struct timespec at; /* CLOCK_MONOTONIC */
 } kc_deadline;
 

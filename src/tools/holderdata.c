@@ -108,8 +108,8 @@ bool kc_holder_birth_iso(const char *raw, char iso[11], const char **era)
 	/* The era digit only names the era the date falls in; the eight
 	 * digits after it are the Gregorian date itself, not a year of the
 	 * era (319850412 is 1985-04-12, Showa 60). */
-	static const char *const eras[] = {"unknown", "Meiji", "Taisho", "Showa", "Heisei",
-					   "Reiwa"};
+	static const char *const eras[] = {"unknown", "Meiji",  "Taisho",
+	                                   "Showa",   "Heisei", "Reiwa"};
 	if (raw == NULL || strlen(raw) != 9 || !digits(raw, 9))
 		return false;
 	int e = raw[0] - '0';

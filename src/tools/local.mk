@@ -26,5 +26,11 @@ src_tools_kazashi_SOURCES = \
 src_tools_kazashi_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS)
 src_tools_kazashi_CPPFLAGS = $(AM_CPPFLAGS) -DKZ_DEFAULT_MODULE=\"$(p11moduledir)/kazashi-pkcs11.so\"
 src_tools_kazashi_LDADD = $(CRYPTO_LIBS) -ldl
+# The default module's path is compiled in: after a reconfigure with another
+# prefix (scripts/build.sh does that), make must compile it again.
+src/tools/kazashi-module.$(OBJEXT): Makefile
 
 dist_man_MANS += doc/kazashi.1
+
+# Shared by the tests/integration/kazashi-*.sh tests; sourced, not run.
+EXTRA_DIST += tests/integration/kazashi-common.sh

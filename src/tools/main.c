@@ -23,49 +23,54 @@
 #define TRUST                                                                                      \
 	"  --ca FILE       a JPKI CA certificate to verify the certificate against (DER or\n"      \
 	"                  PEM); repeatable\n"                                                     \
-	"  --crl FILE      a CRL to check revocation in (DER or PEM); repeatable. With any,\n"    \
+	"  --crl FILE      a CRL to check revocation in (DER or PEM); repeatable. With any,\n"     \
 	"                  the certificate's CA must have a current CRL among them\n"
 #define JSON "  --json          one JSON object on stdout, also on failure\n"
 
 static const kc_command commands[] = {
-	{"list", KC_OPT_JSON, 0, 0, "[--json]",
-	 "Show the readers, whether a phone or card is on each and what holds the\n"
-	 "certificates (My Number card, Android, iPhone), and the PIN and password tries\n"
-	 "left. No try is used.\n",
-	 JSON, kc_cmd_list},
-	{"wait", KC_OPT_TIMEOUT | KC_OPT_JSON, 0, 0, "[--timeout S] [--json]",
-	 "Wait until a phone or card is on a reader and say what it is. Returns at once\n"
-	 "when one already is.\n",
-	 WAITING JSON, kc_cmd_wait},
-	{"auth", KC_OPT_CA | KC_OPT_CRL | KC_OPT_PIN_FD | KC_OPT_JSON | KC_OPT_TIMEOUT, 0, 0,
-	 "--ca FILE [--ca FILE]... [--crl FILE]... [--pin-fd N] [--timeout S] [--json]",
-	 "User authentication (利用者証明), as a kiosk does it: wait for a tap, read the\n"
-	 "user-authentication certificate, ask for the 4-digit PIN, have the phone sign a\n"
-	 "fresh random challenge, verify the signature with the certificate's key, and\n"
-	 "verify the certificate's chain to the CA certificates given and, when CRLs are\n"
-	 "given, that it is not revoked. Exit status 0 only when all of it verified.\n",
-	 TRUST PIN_FD WAITING JSON, kc_cmd_auth},
-	{"holder", KC_OPT_CA | KC_OPT_CRL | KC_OPT_PIN_FD | KC_OPT_JSON | KC_OPT_TIMEOUT, 0, 0,
-	 "[--ca FILE]... [--crl FILE]... [--pin-fd N] [--timeout S] [--json]",
-	 "After the signature password, show the signature certificate's holder data:\n"
-	 "name, date of birth (ISO 8601, with its era), gender, address, and whether\n"
-	 "substitute characters stand in the name or address. With --ca, only a\n"
-	 "certificate that verifies is shown.\n",
-	 TRUST PIN_FD WAITING JSON, kc_cmd_holder},
-	{"change-pin", KC_OPT_PIN_FD | KC_OPT_TIMEOUT, 1, 1, "[--pin-fd N] [--timeout S] auth|sign",
-	 "Change the user-authentication PIN (auth) or the signature password (sign). The\n"
-	 "current and new values are asked first (the new one twice on a terminal; from\n"
-	 "--pin-fd, one line each) and checked for form before anything is sent.\n",
-	 PIN_FD WAITING, kc_cmd_change_pin},
-	{"sign", KC_OPT_KEY | KC_OPT_OUT | KC_OPT_PEM | KC_OPT_PIN_FD | KC_OPT_TIMEOUT, 1, 1,
-	 "--key auth|sign [-o OUT] [--pem] [--pin-fd N] [--timeout S] FILE",
-	 "Make a detached CMS (PKCS#7) signature over FILE with the token's key, SHA-256\n"
-	 "and RSA PKCS#1 v1.5; `openssl cms -verify -binary -content FILE` verifies it.\n",
-	 "  --key auth|sign the user-authentication key (PIN) or the signature key\n"
-	 "                  (password)\n"
-	 "  -o, --out OUT   where the signature goes (default: FILE.p7s; - for stdout)\n"
-	 "  --pem           PEM instead of DER\n" PIN_FD WAITING,
-	 kc_cmd_sign},
+    {"list", KC_OPT_JSON, 0, 0, "[--json]", "readers, what is tapped, PIN tries left",
+     "Show the readers, whether a phone or card is on each and what holds the\n"
+     "certificates (My Number card, Android, iPhone), and the PIN and password tries\n"
+     "left. No try is used.\n",
+     JSON, kc_cmd_list},
+    {"wait", KC_OPT_TIMEOUT | KC_OPT_JSON, 0, 0, "[--timeout S] [--json]",
+     "wait for a phone or card to be tapped",
+     "Wait until a phone or card is on a reader and say what it is. Returns at once\n"
+     "when one already is.\n",
+     WAITING JSON, kc_cmd_wait},
+    {"auth", KC_OPT_CA | KC_OPT_CRL | KC_OPT_PIN_FD | KC_OPT_JSON | KC_OPT_TIMEOUT, 0, 0,
+     "--ca FILE [--ca FILE]... [--crl FILE]... [--pin-fd N] [--timeout S] [--json]",
+     "authenticate the holder (PIN, challenge, chain, CRL)",
+     "User authentication (利用者証明), as a kiosk does it: wait for a tap, read the\n"
+     "user-authentication certificate, ask for the 4-digit PIN, have the phone sign a\n"
+     "fresh random challenge, verify the signature with the certificate's key, and\n"
+     "verify the certificate's chain to the CA certificates given and, when CRLs are\n"
+     "given, that it is not revoked. Exit status 0 only when all of it verified.\n",
+     TRUST PIN_FD WAITING JSON, kc_cmd_auth},
+    {"holder", KC_OPT_CA | KC_OPT_CRL | KC_OPT_PIN_FD | KC_OPT_JSON | KC_OPT_TIMEOUT, 0, 0,
+     "[--ca FILE]... [--crl FILE]... [--pin-fd N] [--timeout S] [--json]",
+     "show the signature certificate's holder data",
+     "After the signature password, show the signature certificate's holder data:\n"
+     "name, date of birth (ISO 8601, with its era), gender, address, and whether\n"
+     "substitute characters stand in the name or address. With --ca, only a\n"
+     "certificate that verifies is shown.\n",
+     TRUST PIN_FD WAITING JSON, kc_cmd_holder},
+    {"change-pin", KC_OPT_PIN_FD | KC_OPT_TIMEOUT, 1, 1, "[--pin-fd N] [--timeout S] auth|sign",
+     "change the PIN or the signature password",
+     "Change the user-authentication PIN (auth) or the signature password (sign). The\n"
+     "current and new values are asked first (the new one twice on a terminal; from\n"
+     "--pin-fd, one line each) and checked for form before anything is sent.\n",
+     PIN_FD WAITING, kc_cmd_change_pin},
+    {"sign", KC_OPT_KEY | KC_OPT_OUT | KC_OPT_PEM | KC_OPT_PIN_FD | KC_OPT_TIMEOUT, 1, 1,
+     "--key auth|sign [-o OUT] [--pem] [--pin-fd N] [--timeout S] FILE",
+     "detached CMS signature over a file",
+     "Make a detached CMS (PKCS#7) signature over FILE with the token's key, SHA-256\n"
+     "and RSA PKCS#1 v1.5; `openssl cms -verify -binary -content FILE` verifies it.\n",
+     "  --key auth|sign the user-authentication key (PIN) or the signature key\n"
+     "                  (password)\n"
+     "  -o, --out OUT   where the signature goes (default: FILE.p7s; - for stdout)\n"
+     "  --pem           PEM instead of DER\n" PIN_FD WAITING,
+     kc_cmd_sign},
 };
 #define KC_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -75,11 +80,8 @@ static void overview(FILE *out)
 	      "JPKI certificates on phones and My Number cards, through the kazashi PKCS#11\n"
 	      "module. Commands:\n",
 	      out);
-	for (size_t i = 0; i < KC_COMMANDS; i++) {
-		const char *summary = commands[i].summary;
-		const char *end = strchr(summary, '\n');
-		fprintf(out, "  %-11s %.*s\n", commands[i].name, (int)(end - summary), summary);
-	}
+	for (size_t i = 0; i < KC_COMMANDS; i++)
+		fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].brief);
 	fputs("\n`kazashi COMMAND --help` says more; see also kazashi(1).\n", out);
 }
 

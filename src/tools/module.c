@@ -27,7 +27,7 @@ int kc_module_load(kc_module *m, const char *path)
 	m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (m->dl == NULL)
 		return kc_fail(KC_NO_DEVICE, "cannot load the PKCS#11 module %s: %s", path,
-			       dlerror());
+		               dlerror());
 	CK_C_GetFunctionList get_list = NULL;
 	/* POSIX allows this conversion; ISO C does not know dlsym's rules. */
 	*(void **)&get_list = dlsym(m->dl, "C_GetFunctionList");
@@ -37,14 +37,14 @@ int kc_module_load(kc_module *m, const char *path)
 		dlclose(m->dl);
 		m->dl = NULL;
 		return kc_fail(KC_NO_DEVICE, "%s is not a PKCS#11 module (no C_GetFunctionList)",
-			       path);
+		               path);
 	}
 	rv = f->C_Initialize(NULL);
 	if (rv != CKR_OK) {
 		dlclose(m->dl);
 		m->dl = NULL;
 		return kc_fail(KC_NO_DEVICE, "the PKCS#11 module %s did not initialise: %s", path,
-			       kc_rv_name(rv));
+		               kc_rv_name(rv));
 	}
 	m->f = f;
 	return KC_OK;

@@ -50,7 +50,7 @@ static int tty_open(tty_state *t)
 	t->fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (t->fd < 0)
 		return kc_fail(KC_ERROR, "no terminal to ask the PIN on: give it on a file "
-					 "descriptor with --pin-fd N");
+		                         "descriptor with --pin-fd N");
 	caught = 0;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -90,31 +90,34 @@ static int read_line(kc_secret *s, int fd, const kc_deadline *d, bool from_tty)
 	int rc = KC_OK;
 	s->len = 0;
 	while (rc == KC_OK) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int ready = poll(&p, 1, kc_deadline_left_ms(d));
-		if (ready < 0 && errno == EINTR && caught == 0)
-			continue;
-		if (ready < 0 && caught != 0) {
+		/* A signal caught in poll(2) or read(2) ends the prompt. */
+		if (caught != 0) {
 			rc = kc_fail(KC_ERROR, "interrupted");
 			break;
 		}
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int ready = poll(&p, 1, kc_deadline_left_ms(d));
+		if (ready < 0 && errno == EINTR)
+			continue;
 		if (ready < 0) {
 			rc = kc_fail(KC_ERROR, "cannot read the PIN: %s", strerror(errno));
 			break;
 		}
 		if (ready == 0) {
-			rc = kc_fail(KC_TIMEOUT, "no PIN was entered within %g seconds", d->seconds);
+			rc =
+			    kc_fail(KC_TIMEOUT, "no PIN was entered within %g seconds", d->seconds);
 			break;
 		}
 		ssize_t got = read(fd, &c, 1);
 		if (got < 0 && errno == EINTR)
-			continue; /* the next poll sees what was caught */
+			continue;
 		if (got < 0) {
 			rc = kc_fail(KC_ERROR, "cannot read the PIN: %s", strerror(errno));
 			break;
 		}
 		if (got == 0 && s->len == 0 && !too_long) {
-			rc = kc_fail(KC_ERROR, "no PIN given%s", from_tty ? "" : " on the file descriptor");
+			rc = kc_fail(KC_ERROR, "no PIN given%s",
+			             from_tty ? "" : " on the file descriptor");
 			break;
 		}
 		if (got == 0 || c == '\n')
@@ -177,7 +180,7 @@ int kc_secret_check(kc_secret *s, kc_kind kind, bool is_new)
 			digits = digits && is_digit(s->value[i]);
 		if (!digits)
 			return kc_fail(KC_ERROR, "a user-authentication PIN is exactly 4 digits; "
-						 "nothing was sent, no try was used");
+			                         "nothing was sent, no try was used");
 		return KC_OK;
 	}
 	bool letters = false, digits = false;
@@ -187,21 +190,21 @@ int kc_secret_check(kc_secret *s, kc_kind kind, bool is_new)
 			s->value[i] = c = (char)(c - 'a' + 'A');
 		if (!is_digit(c) && !is_upper(c))
 			return kc_fail(KC_ERROR, "a signature password has only letters A-Z and "
-						 "digits; nothing was sent, no try was used");
+			                         "digits; nothing was sent, no try was used");
 		letters = letters || is_upper(c);
 		digits = digits || is_digit(c);
 	}
 	if (s->len < 6 || s->len > 16)
 		return kc_fail(KC_ERROR, "a signature password is 6 to 16 characters; nothing "
-					 "was sent, no try was used");
+		                         "was sent, no try was used");
 	if (is_new && !(letters && digits))
 		return kc_fail(KC_ERROR, "a new signature password must mix letters and digits; "
-					 "nothing was sent");
+		                         "nothing was sent");
 	return KC_OK;
 }
 
 int kc_secret_get(kc_secret *s, kc_kind kind, bool is_new, const char *prompt, int fd,
-		  const kc_deadline *d)
+                  const kc_deadline *d)
 {
 	int rc = kc_secret_read(s, prompt, fd, d);
 	if (rc == KC_OK)

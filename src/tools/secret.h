@@ -30,7 +30,7 @@ int kc_secret_check(kc_secret *s, kc_kind kind, bool is_new);
 
 /* Reads and checks in one step. */
 int kc_secret_get(kc_secret *s, kc_kind kind, bool is_new, const char *prompt, int fd,
-		  const kc_deadline *d);
+                  const kc_deadline *d);
 
 void kc_secret_wipe(kc_secret *s);
 

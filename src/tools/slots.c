@@ -15,10 +15,9 @@ static const struct {
 	CK_BYTE id;
 	int max_tries;
 } kinds[] = {
-	[KC_KIND_AUTH] = {"(User Authentication)", "JPKI User Authentication",
-			  "user-authentication PIN", 1, 3},
-	[KC_KIND_SIGN] = {"(Digital Signature)", "JPKI Digital Signature", "signature password",
-			  2, 5},
+    [KC_KIND_AUTH] = {"(User Authentication)", "JPKI User Authentication",
+                      "user-authentication PIN", 1, 3},
+    [KC_KIND_SIGN] = {"(Digital Signature)", "JPKI Digital Signature", "signature password", 2, 5},
 };
 
 /* Copies a blank-padded PKCS#11 text field into a C string. */
@@ -47,8 +46,7 @@ CK_RV kc_slot_describe(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID id, kc_slot *out)
 	CK_RV rv = f->C_GetSlotInfo(id, &info);
 	if (rv != CKR_OK)
 		return rv;
-	unpad(out->reader, sizeof(out->reader), info.slotDescription,
-	      sizeof(info.slotDescription));
+	unpad(out->reader, sizeof(out->reader), info.slotDescription, sizeof(info.slotDescription));
 	/* The description names the key even without a token; the reader's
 	 * name is what precedes " (Key Name)". */
 	for (int k = KC_KIND_AUTH; k <= KC_KIND_SIGN; k++) {
@@ -142,8 +140,8 @@ CK_BYTE kc_kind_id(kc_kind kind)
 
 void kc_tries(kc_kind kind, CK_FLAGS flags, int *min, int *max)
 {
-	int all = kind == KC_KIND_SIGN ? kinds[KC_KIND_SIGN].max_tries
-				       : kinds[KC_KIND_AUTH].max_tries;
+	int all =
+	    kind == KC_KIND_SIGN ? kinds[KC_KIND_SIGN].max_tries : kinds[KC_KIND_AUTH].max_tries;
 	if (flags & CKF_USER_PIN_LOCKED)
 		*min = *max = 0;
 	else if (flags & CKF_USER_PIN_FINAL_TRY)

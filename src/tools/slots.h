@@ -19,8 +19,8 @@ typedef struct kc_slot {
 	kc_kind kind;
 	char reader[65]; /* slot description without the key's suffix */
 	bool present;
-	char model[17];  /* token model: "My Number card", "Android", "iPhone" */
-	CK_FLAGS flags;  /* token flags (PIN tries) when present */
+	char model[17]; /* token model: "My Number card", "Android", "iPhone" */
+	CK_FLAGS flags; /* token flags (PIN tries) when present */
 } kc_slot;
 
 /* Describes slot ID. */

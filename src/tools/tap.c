@@ -8,9 +8,11 @@
 #include "tools/module.h"
 #include "tools/tap.h"
 
-#define KC_TAP_POLL_MS 150 /* a tap lasts a second or two: look often */
-#define KC_TAP_LOOK_EVERY 7 /* with events, still look every ~1 s: a missed
-			     * event must not leave a kiosk waiting forever */
+/* A tap lasts a second or two: look often. Even with slot events, look
+ * every ~1 s (every 7th round): a missed event must not leave a kiosk
+ * waiting for ever. */
+#define KC_TAP_POLL_MS    150
+#define KC_TAP_LOOK_EVERY 7
 
 /* The first present token for KIND, if any. */
 static CK_RV find_present(CK_FUNCTION_LIST_PTR f, kc_kind kind, kc_slot *out, bool *found)
@@ -21,7 +23,7 @@ static CK_RV find_present(CK_FUNCTION_LIST_PTR f, kc_kind kind, kc_slot *out, bo
 	CK_RV rv = kc_slots_list(f, true, &slots, &n);
 	for (size_t i = 0; rv == CKR_OK && i < n && !*found; i++) {
 		if (kind == KC_KIND_OTHER ? slots[i].kind != KC_KIND_OTHER
-					  : slots[i].kind == kind) {
+		                          : slots[i].kind == kind) {
 			*out = slots[i];
 			*found = true;
 		}
@@ -44,7 +46,8 @@ int kc_tap_wait(CK_FUNCTION_LIST_PTR f, kc_kind kind, const kc_deadline *d, kc_s
 	if (rv != CKR_OK)
 		return module_failed(rv);
 	if (readers == 0)
-		return kc_fail(KC_NO_DEVICE, "no reader: is a reader plugged in and pcscd running?");
+		return kc_fail(KC_NO_DEVICE,
+		               "no reader: is a reader plugged in and pcscd running?");
 	bool found = false;
 	rv = find_present(f, kind, out, &found);
 	if (rv != CKR_OK)
@@ -66,8 +69,9 @@ int kc_tap_wait(CK_FUNCTION_LIST_PTR f, kc_kind kind, const kc_deadline *d, kc_s
 				 * names, look at all of them. */
 				look = true;
 			} else if (rv != CKR_NO_EVENT) {
-				return kc_fail(KC_NO_DEVICE, "the module cannot wait for a tap (%s)",
-					       kc_rv_name(rv));
+				return kc_fail(KC_NO_DEVICE,
+				               "the module cannot wait for a tap (%s)",
+				               kc_rv_name(rv));
 			}
 		}
 		if (look) {
@@ -79,7 +83,7 @@ int kc_tap_wait(CK_FUNCTION_LIST_PTR f, kc_kind kind, const kc_deadline *d, kc_s
 		}
 		if (kc_deadline_passed(d))
 			return kc_fail(KC_TIMEOUT, "no phone or card was tapped within %g seconds",
-				       d->seconds);
+			               d->seconds);
 		kc_deadline_sleep(d, KC_TAP_POLL_MS);
 	}
 }

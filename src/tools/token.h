@@ -24,8 +24,7 @@ typedef struct kc_token {
 
 /* Waits for a tap for KIND, then opens a session (read-write when RW, as
  * C_SetPIN wants). Says on stderr what arrived. Returns an exit code. */
-int kc_token_tap(kc_token *t, CK_FUNCTION_LIST_PTR f, kc_kind kind, bool rw,
-		 const kc_deadline *d);
+int kc_token_tap(kc_token *t, CK_FUNCTION_LIST_PTR f, kc_kind kind, bool rw, const kc_deadline *d);
 
 /* Logs the user in: a blocked PIN is refused without asking; otherwise the
  * PIN is read (from PIN_FD when >= 0, else the terminal), form-checked and
@@ -40,7 +39,7 @@ int kc_token_cert(kc_token *t, CK_BYTE id, X509 **out);
  * signature when the key wants it (CKA_ALWAYS_AUTHENTICATE). *SIG_LEN:
  * in, the room in SIG; out, the signature's length. */
 int kc_token_sign(kc_token *t, CK_BYTE id, CK_MECHANISM_TYPE mech, const unsigned char *data,
-		  size_t len, unsigned char *sig, size_t *sig_len);
+                  size_t len, unsigned char *sig, size_t *sig_len);
 
 /* Reports a failed call made while WHAT ("reading the certificate"). */
 int kc_token_failed(kc_token *t, CK_RV rv, const char *what);

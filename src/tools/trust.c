@@ -58,10 +58,10 @@ static int load_file(X509_STORE *store, const char *path, bool want_crl, size_t 
 		X509_CRL *crl = NULL;
 		if (want_crl)
 			crl = pem ? PEM_read_bio_X509_CRL(mem, NULL, NULL, NULL)
-				  : d2i_X509_CRL_bio(mem, NULL);
+			          : d2i_X509_CRL_bio(mem, NULL);
 		else
 			cert = pem ? PEM_read_bio_X509(mem, NULL, NULL, NULL)
-				   : d2i_X509_bio(mem, NULL);
+			           : d2i_X509_bio(mem, NULL);
 		more = pem && (cert != NULL || crl != NULL);
 		if ((cert != NULL && X509_STORE_add_cert(store, cert)) ||
 		    (crl != NULL && X509_STORE_add_crl(store, crl)))
@@ -98,9 +98,10 @@ int kc_trust_check(const kc_trust *t, X509 *cert)
 	/* Both JPKI certificates are for digital signatures; a certificate
 	 * that is not must not authenticate anybody. */
 	if (!(X509_get_key_usage(cert) & KU_DIGITAL_SIGNATURE))
-		return kc_fail(KC_UNTRUSTED, "the certificate (serial %s) is not for digital "
-					     "signatures",
-			       serial);
+		return kc_fail(KC_UNTRUSTED,
+		               "the certificate (serial %s) is not for digital "
+		               "signatures",
+		               serial);
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	if (ctx == NULL || !X509_STORE_CTX_init(ctx, t->store, cert, NULL)) {
 		X509_STORE_CTX_free(ctx);
@@ -117,25 +118,25 @@ int kc_trust_check(const kc_trust *t, X509 *cert)
 	switch (err) {
 	case X509_V_ERR_CERT_REVOKED:
 		return kc_fail(KC_REVOKED,
-			       "the certificate (serial %s) is revoked: its CA's CRL lists it",
-			       serial);
+		               "the certificate (serial %s) is revoked: its CA's CRL lists it",
+		               serial);
 	case X509_V_ERR_UNABLE_TO_GET_CRL:
 		return kc_fail(KC_UNTRUSTED,
-			       "none of the CRLs given is from the certificate's CA, so its "
-			       "revocation cannot be checked");
+		               "none of the CRLs given is from the certificate's CA, so its "
+		               "revocation cannot be checked");
 	case X509_V_ERR_CRL_HAS_EXPIRED:
 	case X509_V_ERR_CRL_NOT_YET_VALID:
 		return kc_fail(KC_UNTRUSTED, "the CRL given is not current (%s): get a fresh one",
-			       X509_verify_cert_error_string(err));
+		               X509_verify_cert_error_string(err));
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 	case X509_V_ERR_CERT_NOT_YET_VALID:
 		return kc_fail(KC_UNTRUSTED, "the certificate (serial %s) is not valid now: %s",
-			       serial, X509_verify_cert_error_string(err));
+		               serial, X509_verify_cert_error_string(err));
 	default:
 		return kc_fail(KC_UNTRUSTED,
-			       "the certificate (serial %s) does not chain to the CA certificates "
-			       "given: %s",
-			       serial, X509_verify_cert_error_string(err));
+		               "the certificate (serial %s) does not chain to the CA certificates "
+		               "given: %s",
+		               serial, X509_verify_cert_error_string(err));
 	}
 }
 
