@@ -57,6 +57,12 @@ static int read_full(int fd, uint8_t *buf, size_t n)
 	size_t got = 0;
 
 	while (got < n) {
+		/* vpcd writes a message's length and its payload separately;
+		 * with delayed ACKs on our side the payload waits ~40 ms for
+		 * Nagle on vpcd's. Quick ACKs must be asked for before every
+		 * read: the kernel turns them off again by itself. */
+		int one = 1;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 		ssize_t r = recv(fd, buf + got, n - got, 0);
 
 		if (r < 0 && errno == EINTR)
