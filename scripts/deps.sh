@@ -6,7 +6,9 @@ set -eu
 packages="build-essential autoconf automake libtool pkg-config
 libssl-dev openssl libp11-kit-dev p11-kit libpcsclite-dev pcscd
 vsmartcard-vpcd libnfc-dev libnfc-bin opensc libcmocka-dev
-jq iproute2 util-linux valgrind"
+jq iproute2 util-linux valgrind
+libnss3-tools gnutls-bin libengine-pkcs11-openssl curl python3 bsdutils
+firefox-esr"
 
 missing=""
 for p in $packages; do

@@ -26,7 +26,10 @@ src_libkazashi_core_la_SOURCES = \
 	src/pkcs11/find.h src/pkcs11/find.c \
 	src/pkcs11/login.h src/pkcs11/login.c \
 	src/pkcs11/event.h src/pkcs11/event.c \
-	src/pkcs11/backends.h src/pkcs11/backends.c
+	src/pkcs11/backends.h src/pkcs11/backends.c \
+	src/pkcs11/call.h \
+	src/pkcs11/interface.c \
+	src/pkcs11/entry30.h src/pkcs11/entry30.c
 
 p11module_LTLIBRARIES += src/kazashi-pkcs11.la
 src_kazashi_pkcs11_la_SOURCES = src/pkcs11/entry.c
@@ -40,3 +43,10 @@ EXTRA_DIST += src/pkcs11/kazashi.sym
 # p11-kit loads the module by its .so; libtool's .la has no use there.
 install-exec-hook:
 	rm -f $(DESTDIR)$(p11moduledir)/kazashi-pkcs11.la
+
+# The libnfc reader back end, when configure found libnfc >= 1.8.
+if HAVE_LIBNFC
+src_libkazashi_core_la_SOURCES += src/reader/nfc.c
+src_libkazashi_core_la_CFLAGS += $(NFC_CFLAGS)
+src_libkazashi_core_la_LIBADD += $(NFC_LIBS)
+endif

@@ -103,8 +103,6 @@ kz_err kz_sw_to_err(uint16_t sw)
 	case KZ_SW_FILE_NOT_FND:
 	case 0x6A88: /* referenced data not found */
 		return KZ_E_NOT_FOUND;
-	case KZ_SW_WRONG_LENGTH:
-		return KZ_E_DATA_LEN;
 	case KZ_SW_INS_NOT_SUPP:
 	case KZ_SW_CLA_NOT_SUPP:
 	case KZ_SW_WRONG_P1P2:
@@ -114,8 +112,16 @@ kz_err kz_sw_to_err(uint16_t sw)
 	default:
 		break;
 	}
-	if ((sw & 0xFF00) == 0x6C00) /* wrong Le; SW2 = the right one */
-		return KZ_E_DATA_LEN;
+	/* 6700 (wrong length) and 6Cxx (wrong Le, SW2 the right one): every
+	 * length in a command is the module's own choice, checked before it
+	 * is sent; jpki_transmit resends the one command that may honour a
+	 * 6Cxx (a short READ BINARY), and VERIFY and CHANGE REFERENCE DATA
+	 * read a 6700 as a PIN length first. One that comes this far is the
+	 * card's fault, never the caller's data: KZ_E_DATA_LEN would reach
+	 * the application as CKR_DATA_LEN_RANGE, from C_Login or
+	 * C_GetAttributeValue too. */
+	if (sw == KZ_SW_WRONG_LENGTH || (sw & 0xFF00) == 0x6C00)
+		return KZ_E_PROTOCOL;
 	/* A failed PIN check: the caller reads the tries with
 	 * kz_sw_tries_left; here it only matters that it is a wrong PIN. */
 	if ((sw & 0xFFF0) == 0x63C0)

@@ -415,24 +415,93 @@ static kz_err der_total(const uint8_t *p, size_t n, size_t *total)
 	return *total <= JPKI_CERT_MAX ? KZ_OK : KZ_E_PROTOCOL;
 }
 
-/* Take the data of one READ BINARY answer (9000 or 6282). Bytes past the
- * DER length are file padding and dropped. */
+/* One DER tag and length at p[*off..n): *off moves to the contents. Short
+ * and one- or two-byte long lengths only, as in der_total. */
+static bool der_header(const uint8_t *p, size_t n, size_t *off, uint8_t *tag, size_t *len)
+{
+	size_t o = *off;
+	if (n < 2 || o > n - 2)
+		return false;
+	*tag = p[o++];
+	size_t l = p[o++];
+	if (l & 0x80) {
+		size_t k = l & 0x7F;
+		if (k == 0 || k > 2 || k > n - o)
+			return false;
+		for (l = 0; k > 0; k--)
+			l = l << 8 | p[o++];
+	}
+	if (l > n - o)
+		return false;
+	*off = o;
+	*len = l;
+	return true;
+}
+
+size_t jpki_cert_identity_len(const uint8_t *der, size_t der_len)
+{
+	if (der == NULL)
+		return 0;
+	size_t off = 0, len = 0;
+	uint8_t tag = 0;
+	/* Certificate, then into TBSCertificate. */
+	for (int i = 0; i < 2; i++)
+		if (!der_header(der, der_len, &off, &tag, &len) || tag != 0x30)
+			return 0;
+	/* version [0] (optional), serialNumber, signature, issuer: skipped
+	 * whole, so that the identity ends with the issuer's last byte. */
+	static const uint8_t fields[] = {0xA0, 0x02, 0x30, 0x30};
+	for (size_t i = 0; i < sizeof fields; i++) {
+		size_t at = off;
+		if (!der_header(der, der_len, &off, &tag, &len))
+			return 0;
+		if (tag != fields[i]) {
+			if (i > 0)
+				return 0;
+			off = at; /* no version: a v1 certificate */
+			continue;
+		}
+		off += len;
+	}
+	return off;
+}
+
+/* Start a read from bytes already in hand (a prefix, or the first answer):
+ * the DER header sizes the buffer; bytes past the DER length are file
+ * padding and dropped. */
+static kz_err cert_start(cert_read *cr, const uint8_t *data, size_t len)
+{
+	kz_err err = der_total(data, len, &cr->total);
+	if (err != KZ_OK)
+		return err;
+	cr->buf = malloc(cr->total);
+	if (cr->buf == NULL)
+		return KZ_E_NOMEM;
+	cr->got = len < cr->total ? len : cr->total;
+	memcpy(cr->buf, data, cr->got);
+	return KZ_OK;
+}
+
+static bool cert_done(const cert_read *cr)
+{
+	return cr->total != 0 && cr->got == cr->total;
+}
+
+/* Take the data of one READ BINARY answer (9000 or 6282). */
 static kz_err cert_take(cert_read *cr, const kz_rapdu *r)
 {
 	if (cr->total == 0) {
-		kz_err err = der_total(r->data, r->len, &cr->total);
+		kz_err err = cert_start(cr, r->data, r->len);
 		if (err != KZ_OK)
 			return err;
-		cr->buf = malloc(cr->total);
-		if (cr->buf == NULL)
-			return KZ_E_NOMEM;
+	} else {
+		size_t take = r->len;
+		if (take > cr->total - cr->got)
+			take = cr->total - cr->got;
+		memcpy(cr->buf + cr->got, r->data, take);
+		cr->got += take;
 	}
-	size_t take = r->len;
-	if (take > cr->total - cr->got)
-		take = cr->total - cr->got;
-	memcpy(cr->buf + cr->got, r->data, take);
-	cr->got += take;
-	if (cr->got == cr->total)
+	if (cert_done(cr))
 		return KZ_OK;
 	/* 6282: the file ended before the certificate did. No data at all
 	 * would loop forever. */
@@ -462,16 +531,20 @@ static bool sw_is_about_file(uint16_t sw)
 static bool want_extended(const jpki_card *c)
 {
 	const kz_transport *t = c->link;
+	/* A link that says it cannot (libnfc: 262/258-byte frames) is never
+	 * asked, whatever was learnt elsewhere. */
 	if (!t->extended_ok || c->extended == JPKI_EXT_NO)
 		return false;
 	/* Not worth trying when the link cannot bring back a whole one. */
 	return t->max_resp == 0 || t->max_resp >= JPKI_CERT_MAX + 2;
 }
 
-/* One extended READ BINARY of the whole file (Le = 65536: all there is).
- * A refusal of the form (6700, 6D00, 6E00, 6A86, 68xx, ...) is learned and
- * the short path follows; the buffer takes any answer a card may give. */
-static kz_err read_extended(jpki_card *c, cert_read *cr)
+/* One extended READ BINARY of the rest of the file, from cr->got
+ * (Le = 65536: all there is). A refusal of the form (6700, 6D00, 6E00,
+ * 6A86, 68xx, ...) is learnt and the short path follows; the buffer takes
+ * any answer a card may give. *fell_back: the link failed the exchange
+ * and the card's state was restored on trust (see below). */
+static kz_err read_extended(jpki_card *c, cert_read *cr, bool *fell_back)
 {
 	size_t cap = KZ_APDU_EXT_RESP_MAX;
 	if (c->link->max_resp != 0 && cap > c->link->max_resp)
@@ -479,8 +552,12 @@ static kz_err read_extended(jpki_card *c, cert_read *cr)
 	uint8_t *resp = malloc(cap);
 	if (resp == NULL)
 		return KZ_E_NOMEM;
+	/* What exchange() forgets on a transport error, to restore below. */
+	bool ap_selected = c->ap_selected;
+	bool verified[JPKI_KEY_COUNT];
+	memcpy(verified, c->verified, sizeof verified);
 	kz_rapdu r;
-	kz_err err = read_binary(c, 0, 65536, true, resp, cap, &r);
+	kz_err err = read_binary(c, cr->got, 65536, true, resp, cap, &r);
 	if (err == KZ_OK) {
 		if (r.sw == KZ_SW_OK || r.sw == KZ_SW_EOF_WARNING) {
 			c->extended = JPKI_EXT_YES;
@@ -491,14 +568,24 @@ static kz_err read_extended(jpki_card *c, cert_read *cr)
 			KZ_DEBUG("jpki: extended READ BINARY refused (SW %04X); short reads", r.sw);
 			c->extended = JPKI_EXT_NO;
 		}
-	} else if (err == KZ_E_COMM && c->extended == JPKI_EXT_UNKNOWN) {
-		/* A reader that cannot carry extended APDUs may fail the
-		 * exchange rather than pass the card's refusal on. The error
-		 * goes up as it is (the card's state is unknown now), but the
-		 * next read is short, so that it costs one failure, not one
-		 * a certificate. */
+	} else if (err == KZ_E_COMM) {
+		/* PC/SC offers extended APDUs on every reader, and a reader
+		 * that cannot carry one may fail the exchange rather than pass
+		 * the card's refusal on. A READ BINARY changes nothing on the
+		 * card, whether or not it got there, so the card's state is
+		 * what it was: restore it (verified PINs included, which a
+		 * re-select of the application would lose) but the current
+		 * file, and read on in short APDUs in this same call. Learnt,
+		 * so that it costs one failed exchange, not one a certificate.
+		 * READ BINARY only: a VERIFY or a signature whose answer is
+		 * lost is reported, never sent again. */
 		KZ_DEBUG("jpki: extended READ BINARY failed on the link; short reads from now");
 		c->extended = JPKI_EXT_NO;
+		c->ap_selected = ap_selected;
+		memcpy(c->verified, verified, sizeof verified);
+		c->selected_fid = -1;
+		*fell_back = true;
+		err = KZ_OK;
 	}
 	free(resp);
 	return err;
@@ -511,7 +598,7 @@ static kz_err read_extended(jpki_card *c, cert_read *cr)
 static kz_err read_short(jpki_card *c, cert_read *cr)
 {
 	uint8_t resp[KZ_APDU_SHORT_RESP_MAX];
-	while (cr->total == 0 || cr->got < cr->total) {
+	while (!cert_done(cr)) {
 		if (++cr->reads > JPKI_READS_MAX)
 			return KZ_E_PROTOCOL;
 		size_t ask = 256;
@@ -530,28 +617,77 @@ static kz_err read_short(jpki_card *c, cert_read *cr)
 	return KZ_OK;
 }
 
-kz_err jpki_read_certificate(jpki_card *c, uint16_t fid, uint8_t **der, size_t *der_len)
+/* Read fid from where prefix[0..prefix_len) ends (nothing read yet when
+ * prefix_len is 0): one extended READ BINARY when the link and the card
+ * take it, else short ones. */
+static kz_err read_cert(jpki_card *c, uint16_t fid, const uint8_t *prefix, size_t prefix_len,
+                        uint8_t **der, size_t *der_len)
 {
-	if (c == NULL || c->link == NULL || der == NULL || der_len == NULL)
+	if (c == NULL || c->link == NULL || der == NULL || der_len == NULL ||
+	    (prefix == NULL && prefix_len > 0))
 		return KZ_E_ARGS;
 	*der = NULL;
 	*der_len = 0;
-	kz_err err = select_ef(c, fid);
-	if (err != KZ_OK)
-		return err;
 	cert_read cr = {0};
-	if (want_extended(c))
-		err = read_extended(c, &cr);
-	/* Also continues where an extended read stopped short with 9000:
-	 * some cards cap one response below the file size. */
-	if (err == KZ_OK && (cr.total == 0 || cr.got < cr.total))
-		err = read_short(c, &cr);
+	kz_err err = prefix_len > 0 ? cert_start(&cr, prefix, prefix_len) : KZ_OK;
+	if (err == KZ_OK && !cert_done(&cr))
+		err = select_ef(c, fid);
+	bool fell_back = false;
+	if (err == KZ_OK && !cert_done(&cr) && want_extended(c))
+		err = read_extended(c, &cr, &fell_back);
+	/* Also continues where an extended read stopped short with 9000
+	 * (some cards cap one response below the file size), and after a
+	 * link failure, with the file selected again. */
+	if (err == KZ_OK && !cert_done(&cr)) {
+		err = select_ef(c, fid);
+		if (err == KZ_OK)
+			err = read_short(c, &cr);
+	}
 	if (err != KZ_OK) {
 		free(cr.buf);
+		/* The state restored after a link failure was taken on trust;
+		 * whatever went wrong next, trust it no longer. */
+		if (fell_back && err != KZ_E_REMOVED)
+			jpki_card_forget(c);
 		return doubt(c, err);
 	}
 	*der = cr.buf;
 	*der_len = cr.total;
+	return KZ_OK;
+}
+
+kz_err jpki_read_certificate(jpki_card *c, uint16_t fid, uint8_t **der, size_t *der_len)
+{
+	return read_cert(c, fid, NULL, 0, der, der_len);
+}
+
+kz_err jpki_read_certificate_rest(jpki_card *c, uint16_t fid, const uint8_t *prefix,
+                                  size_t prefix_len, uint8_t **der, size_t *der_len)
+{
+	return read_cert(c, fid, prefix, prefix_len, der, der_len);
+}
+
+kz_err jpki_read_cert_prefix(jpki_card *c, uint16_t fid, size_t n, uint8_t *buf, size_t *got)
+{
+	if (c == NULL || c->link == NULL || buf == NULL || got == NULL || n == 0 || n > 256)
+		return KZ_E_ARGS;
+	*got = 0;
+	kz_err err = select_ef(c, fid);
+	if (err != KZ_OK)
+		return err;
+	/* Room for any short answer: one longer than asked for is malformed
+	 * (jpki_transmit), not refused by the reader. */
+	uint8_t resp[KZ_APDU_SHORT_RESP_MAX];
+	kz_rapdu r;
+	err = read_binary(c, 0, n, false, resp, sizeof resp, &r);
+	if (err != KZ_OK)
+		return doubt(c, err);
+	if (r.sw != KZ_SW_OK && r.sw != KZ_SW_EOF_WARNING)
+		return cert_sw_err(r.sw);
+	if (r.len == 0)
+		return doubt(c, KZ_E_PROTOCOL);
+	memcpy(buf, r.data, r.len);
+	*got = r.len;
 	return KZ_OK;
 }
 

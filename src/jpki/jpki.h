@@ -78,6 +78,23 @@ kz_err jpki_read_token_info(jpki_card *c, char text[JPKI_TOKEN_INFO_LEN + 1],
  * KZ_E_SECURITY when the file is behind a PIN not yet verified. */
 kz_err jpki_read_certificate(jpki_card *c, uint16_t fid, uint8_t **der, size_t *der_len);
 
+/* The first n bytes (1 to 256) of a certificate EF in one short READ
+ * BINARY, into buf (room for n). *got may be less than n when the file is
+ * shorter. For telling a certificate from one known already
+ * (jpki_cert_identity_len) without reading it all. */
+kz_err jpki_read_cert_prefix(jpki_card *c, uint16_t fid, size_t n, uint8_t *buf, size_t *got);
+
+/* jpki_read_certificate, given its first prefix_len bytes (from
+ * jpki_read_cert_prefix): reads only what follows them. */
+kz_err jpki_read_certificate_rest(jpki_card *c, uint16_t fid, const uint8_t *prefix,
+                                  size_t prefix_len, uint8_t **der, size_t *der_len);
+
+/* How many leading bytes of a DER certificate identify it: through the end
+ * of the issuer Name, so that they hold its length, serial number and
+ * issuer (RFC 5280: issuer and serial name one certificate). 0 when der
+ * does not look like a certificate. */
+size_t jpki_cert_identity_len(const uint8_t *der, size_t der_len);
+
 /* Tries left for a PIN without using one (VERIFY with no data).
  * KZ_OK with *tries >= 0; a blocked PIN gives *tries = 0 and KZ_OK. A card
  * that answers 9000 (PIN verified, count not given) gives *tries = -1 and

@@ -24,8 +24,17 @@ void kz_backends_open(void)
 		open_backend(kz_test_backend, NULL);
 		return;
 	}
+	/* Both by default, side by side: a kiosk may have a PC/SC reader, a
+	 * bare PN532, or both. Each opens quietly with nothing behind it. */
 	if (kz_mod.config.pcsc)
 		open_backend(&kz_pcsc_backend, NULL);
+#ifdef HAVE_LIBNFC
+	if (kz_mod.config.nfc)
+		open_backend(&kz_nfc_backend, kz_mod.config.nfc_device);
+#else
+	if (kz_mod.config.nfc && kz_mod.config.nfc_device[0] != '\0')
+		KZ_WARN("nfc_device is set, but this build has no libnfc support");
+#endif
 }
 
 void kz_backends_close(void)

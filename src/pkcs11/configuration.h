@@ -1,6 +1,7 @@
 /* Configuration: $sysconfdir/kazashi/kazashi.conf (or $KAZASHI_CONF), then
  * key=value words from CK_C_INITIALIZE_ARGS.pReserved, then KAZASHI_DEBUG.
- * Later sources override earlier ones. */
+ * Later sources override earlier ones. docs/configuration.md and
+ * kazashi.conf(5) describe every key. */
 #ifndef KZ_PKCS11_CONFIGURATION_H
 #define KZ_PKCS11_CONFIGURATION_H
 
@@ -11,23 +12,39 @@
 #define KZ_CONFIG_VALUE_MAX 256
 
 typedef struct kz_config {
-	bool pcsc;                         /* use PC/SC readers */
-	char pcsc_filter[KZ_CONFIG_VALUE_MAX]; /* substring a reader name must hold; "" = all */
+	bool pcsc; /* use PC/SC readers */
+	/* Comma-separated substrings of reader names (ASCII case ignored):
+	 * a reader is used if it holds one of pcsc_readers (or that list is
+	 * empty) and none of pcsc_ignore. */
+	char pcsc_readers[KZ_CONFIG_VALUE_MAX];
+	char pcsc_ignore[KZ_CONFIG_VALUE_MAX];
 	kz_log_level log_level;
 	char log_file[KZ_CONFIG_VALUE_MAX]; /* "" = stderr */
 	bool apdu_trace;
 	bool extended_apdu; /* try extended-length READ BINARY */
+	/* Keep certificates read in this process (memory only) so that a
+	 * re-tapped phone is spared its certificate read; "no" on shared
+	 * kiosks. docs/performance.md says what is kept and why. */
+	bool certificate_cache;
+	bool nfc; /* use libnfc devices (builds with libnfc only) */
+	/* libnfc connection strings, separated by spaces or commas; "" =
+	 * those libnfc's own configuration names or finds. */
+	char nfc_device[KZ_CONFIG_VALUE_MAX];
 } kz_config;
 
 void kz_config_defaults(kz_config *c);
 /* Read the file named by $KAZASHI_CONF or the default path; a missing file
- * is not an error, a malformed line is logged and skipped. */
+ * is not an error, a malformed line is reported on stderr and skipped. */
 void kz_config_load_file(kz_config *c);
-/* Apply whitespace-separated key=value words (pReserved, NSS parameters).
- * Unknown keys are logged at debug level and ignored: NSS passes its own. */
+/* Apply whitespace-separated key=value words (p11-kit's x-init-reserved,
+ * NSS's module parameters). A value may be quoted as NSS quotes its own:
+ * 'a b', "a b", {a b}, [a b], (a b) or <a b>. Unknown keys are ignored:
+ * NSS passes its own parameters through the same string. */
 void kz_config_apply_words(kz_config *c, const char *words);
 void kz_config_apply_env(kz_config *c);
 /* Set one key; false when the key is unknown or the value malformed. */
 bool kz_config_set(kz_config *c, const char *key, const char *value);
+/* Whether the PC/SC reader of this name is to be used. */
+bool kz_config_pcsc_reader_wanted(const kz_config *c, const char *name);
 
 #endif

@@ -14,11 +14,21 @@
 #include "util/log.h"
 
 kz_module kz_mod;
+kz_module kz_mod_parent;
 const kz_backend_ops *kz_test_backend;
 
 /* C_Initialize and C_Finalize may race in a careless application; this
  * lock is ours alone and exists before any C_Initialize. */
 static pthread_mutex_t init_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/* C_* calls between kz_module_call_begin and kz_module_call_end,
+ * C_WaitForSlotEvent included. A call counts itself in before it reads
+ * `finalizing`; C_Finalize sets `finalizing` before it reads the count.
+ * With sequentially consistent atomics either the call sees C_Finalize
+ * coming and backs out, or C_Finalize sees the call and waits for it. */
+static atomic_uint in_flight;
+
+#define KZ_FINALIZE_WAIT_MS 5000 /* longest C_Finalize waits for calls to leave */
 
 /* pReserved must be NULL by the letter of PKCS#11, but p11-kit's
  * x-init-reserved and NSS's module parameters arrive there as a string. */
@@ -30,8 +40,21 @@ static void configure(const CK_C_INITIALIZE_ARGS *args)
 		kz_config_apply_words(&kz_mod.config, (const char *)args->pReserved);
 	kz_config_apply_env(&kz_mod.config);
 	kz_log_configure(kz_mod.config.log_level,
-			 kz_mod.config.log_file[0] ? kz_mod.config.log_file : NULL,
-			 kz_mod.config.apdu_trace);
+	                 kz_mod.config.log_file[0] ? kz_mod.config.log_file : NULL,
+	                 kz_mod.config.apdu_trace);
+}
+
+/* A forked child: the parent's PC/SC contexts, locks and sessions are not
+ * ours to release (releasing them would talk to pcscd on the parent's
+ * behalf, and a lock may be held by a thread that does not exist here).
+ * Set them aside, untouched, and start from nothing. */
+static void forget_parent(void)
+{
+	memcpy(&kz_mod_parent, &kz_mod, sizeof(kz_mod));
+	memset(&kz_mod, 0, sizeof(kz_mod));
+	atomic_store(&kz_mod.initialized, false);
+	atomic_store(&kz_mod.finalizing, false);
+	atomic_store(&in_flight, 0);
 }
 
 CK_RV kz_module_initialize(CK_VOID_PTR pargs)
@@ -40,12 +63,9 @@ CK_RV kz_module_initialize(CK_VOID_PTR pargs)
 	CK_RV rv;
 
 	pthread_mutex_lock(&init_mutex);
-	if (kz_mod.initialized && kz_mod.pid != getpid()) {
-		/* A forked child: the parent's PC/SC contexts and locks are not
-		 * ours to release. Forget them and start over. */
-		memset(&kz_mod, 0, sizeof(kz_mod));
-	}
-	if (kz_mod.initialized) {
+	if (atomic_load(&kz_mod.initialized) && kz_mod.pid != getpid())
+		forget_parent();
+	if (atomic_load(&kz_mod.initialized)) {
 		pthread_mutex_unlock(&init_mutex);
 		return CKR_CRYPTOKI_ALREADY_INITIALIZED;
 	}
@@ -57,58 +77,78 @@ CK_RV kz_module_initialize(CK_VOID_PTR pargs)
 	configure(args);
 	kz_backends_open();
 	kz_mod.pid = getpid();
-	kz_mod.initialized = true;
+	atomic_store(&kz_mod.finalizing, false);
+	atomic_store(&kz_mod.initialized, true);
 	KZ_INFO("initialised (%s)", PACKAGE_STRING);
 	pthread_mutex_unlock(&init_mutex);
 	return CKR_OK;
 }
 
-/* Wake every thread in C_WaitForSlotEvent and wait until they have left:
- * they use the back ends, which are about to go. Bounded, in case a back
- * end ignores its cancel. */
-static void release_waiters(void)
+/* Wake every thread in C_WaitForSlotEvent and wait until every call has
+ * left: they use the back ends and tables, which are about to go. Bounded,
+ * in case a back end ignores its cancel. */
+static void drain_calls(void)
 {
-	kz_lock_take(kz_mod.lock);
-	kz_mod.finalizing = true;
-	for (size_t i = 0; i < kz_mod.backend_count; i++)
-		kz_mod.backends[i]->ops->cancel(kz_mod.backends[i]);
-	for (int ms = 0; kz_mod.waiters > 0 && ms < 5000; ms += 10) {
-		kz_lock_release(kz_mod.lock);
+	atomic_store(&kz_mod.finalizing, true);
+	for (int ms = 0; atomic_load(&in_flight) > 0 && ms < KZ_FINALIZE_WAIT_MS; ms += 10) {
+		/* Again each time: a waiter may have started after the last
+		 * cancel. Back ends' cancel is callable from any thread. */
+		for (size_t i = 0; i < kz_mod.backend_count; i++)
+			kz_mod.backends[i]->ops->cancel(kz_mod.backends[i]);
 		struct timespec ten_ms = {0, 10 * 1000 * 1000};
 		nanosleep(&ten_ms, NULL);
-		kz_lock_take(kz_mod.lock);
 	}
-	if (kz_mod.waiters > 0)
-		KZ_ERROR("C_Finalize: %u thread(s) still waiting for slot events", kz_mod.waiters);
-	kz_lock_release(kz_mod.lock);
+	if (atomic_load(&in_flight) > 0)
+		KZ_ERROR("C_Finalize: %u call(s) still running", atomic_load(&in_flight));
 }
 
 CK_RV kz_module_finalize(void)
 {
 	pthread_mutex_lock(&init_mutex);
-	if (!kz_mod.initialized || kz_mod.pid != getpid()) {
+	if (!kz_module_initialized()) {
 		pthread_mutex_unlock(&init_mutex);
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	}
-	release_waiters();
+	drain_calls();
 	kz_lock_take(kz_mod.lock);
 	kz_session_free_all();
 	kz_slots_free();
 	kz_backends_close();
-	kz_mod.initialized = false;
-	kz_mod.finalizing = false;
+	atomic_store(&kz_mod.initialized, false);
 	kz_lock_release(kz_mod.lock);
 	kz_lock_free(kz_mod.lock);
 	kz_mod.lock = NULL;
+	kz_mod.waiters = 0;
+	atomic_store(&kz_mod.finalizing, false);
 	KZ_INFO("finalised");
 	kz_log_close();
 	pthread_mutex_unlock(&init_mutex);
 	return CKR_OK;
 }
 
+bool kz_module_initialized(void)
+{
+	return atomic_load(&kz_mod.initialized) && kz_mod.pid == getpid();
+}
+
+CK_RV kz_module_call_begin(void)
+{
+	atomic_fetch_add(&in_flight, 1);
+	if (!kz_module_initialized() || atomic_load(&kz_mod.finalizing)) {
+		atomic_fetch_sub(&in_flight, 1);
+		return CKR_CRYPTOKI_NOT_INITIALIZED;
+	}
+	return CKR_OK;
+}
+
+void kz_module_call_end(void)
+{
+	atomic_fetch_sub(&in_flight, 1);
+}
+
 CK_RV kz_module_enter(void)
 {
-	if (!kz_mod.initialized || kz_mod.finalizing || kz_mod.pid != getpid())
+	if (!kz_module_initialized() || atomic_load(&kz_mod.finalizing))
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	kz_lock_take(kz_mod.lock);
 	return CKR_OK;

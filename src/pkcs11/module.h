@@ -1,9 +1,11 @@
 /* The module's one global state: initialisation, the lock, configuration,
  * reader back ends, readers (slots) and sessions. Everything here is read
- * and written under kz_mod.lock, taken by the entry points. */
+ * and written under kz_mod.lock, taken by the entry points, except the two
+ * atomic flags, which kz_module_enter reads before it has the lock. */
 #ifndef KZ_PKCS11_MODULE_H
 #define KZ_PKCS11_MODULE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -15,7 +17,7 @@
 typedef struct kz_session kz_session;
 
 typedef struct kz_module {
-	bool initialized;
+	atomic_bool initialized;
 	pid_t pid; /* of the process that initialised: a forked child starts over */
 	kz_lock *lock;
 	kz_config config;
@@ -30,10 +32,13 @@ typedef struct kz_module {
 	 * cancels them and waits until they are gone before it frees what
 	 * they use. */
 	unsigned waiters;
-	bool finalizing;
+	atomic_bool finalizing;
 } kz_module;
 
 extern kz_module kz_mod;
+/* In a forked child that initialised again: the parent's state, set aside
+ * untouched (its PC/SC contexts are the parent's to release). */
+extern kz_module kz_mod_parent;
 
 /* Tests only: a back end to use instead of the configured ones. */
 extern const kz_backend_ops *kz_test_backend;
@@ -41,9 +46,17 @@ extern const kz_backend_ops *kz_test_backend;
 CK_RV kz_module_initialize(CK_VOID_PTR args);
 CK_RV kz_module_finalize(void);
 
-/* Entry of every C_* function but C_Initialize, C_Finalize and the
- * function-list calls: checks initialisation and takes the lock. */
+/* Around every C_* function but C_Initialize, C_Finalize and the
+ * function-list calls: counts the call in, unless the module is not (or no
+ * longer) initialised. C_Finalize waits until every call counted in has
+ * ended before it frees what they use. */
+CK_RV kz_module_call_begin(void);
+void kz_module_call_end(void);
+/* Inside a call: check initialisation and take the lock (a call that
+ * blocks, C_WaitForSlotEvent, leaves and takes it again as it needs). */
 CK_RV kz_module_enter(void);
 void kz_module_leave(void);
+/* Initialised by this process (a forked child must initialise again). */
+bool kz_module_initialized(void);
 
 #endif

@@ -13,15 +13,15 @@
 typedef enum src {
 	SRC_FALSE,
 	SRC_TRUE,
-	SRC_ULONG,       /* the row's constant */
-	SRC_EMPTY,       /* present, zero length */
+	SRC_ULONG, /* the row's constant */
+	SRC_EMPTY, /* present, zero length */
 	SRC_LABEL,
 	SRC_ID,
 	SRC_PRIVATE,     /* CKA_PRIVATE: depends on model and key */
 	SRC_ALWAYS_AUTH, /* signature key only */
 	SRC_SENSITIVE,   /* exists, never revealed */
 	SRC_MECHANISMS,
-	SRC_CERT_BLOB,   /* a jpki_blob of the certificate, at the row's offset */
+	SRC_CERT_BLOB, /* a jpki_blob of the certificate, at the row's offset */
 	SRC_BITS,
 	SRC_START_DATE,
 	SRC_END_DATE,
@@ -34,6 +34,10 @@ typedef struct attr_row {
 } attr_row;
 
 #define BLOB(field) SRC_CERT_BLOB, offsetof(jpki_cert, field)
+
+/* The attribute tables are aligned by hand, one row a line where it helps
+ * reading; the formatter would fold them. */
+// clang-format off
 
 /* Attributes every object has (PKCS#11 2.40, 4.4). */
 #define COMMON_ROWS(cls)                                                                           \
@@ -93,6 +97,7 @@ static const attr_row public_key_rows[] = {
 
 static const attr_row cert_rows[] = {CERT_ROWS(1)};    /* token user */
 static const attr_row ca_cert_rows[] = {CERT_ROWS(2)}; /* authority */
+// clang-format on
 
 static const struct {
 	const attr_row *rows;
@@ -100,22 +105,22 @@ static const struct {
 	const char *label[JPKI_KEY_COUNT];
 	CK_BYTE id[JPKI_KEY_COUNT]; /* as OpenSC numbers them, for continuity */
 } objects[KZ_OBJ_KINDS + 1] = {
-	[KZ_OBJ_PRIVATE_KEY] = {private_key_rows,
-				KZ_ARRAY_LEN(private_key_rows),
-				{"User Authentication Key", "Digital Signature Key"},
-				{1, 2}},
-	[KZ_OBJ_PUBLIC_KEY] = {public_key_rows,
-			       KZ_ARRAY_LEN(public_key_rows),
-			       {"User Authentication Key", "Digital Signature Key"},
-			       {1, 2}},
-	[KZ_OBJ_CERT] = {cert_rows,
-			 KZ_ARRAY_LEN(cert_rows),
-			 {"User Authentication Certificate", "Digital Signature Certificate"},
-			 {1, 2}},
-	[KZ_OBJ_CA_CERT] = {ca_cert_rows,
-			    KZ_ARRAY_LEN(ca_cert_rows),
-			    {"User Authentication CA", "Digital Signature CA"},
-			    {3, 4}},
+    [KZ_OBJ_PRIVATE_KEY] = {private_key_rows,
+                            KZ_ARRAY_LEN(private_key_rows),
+                            {"User Authentication Key", "Digital Signature Key"},
+                            {1, 2}},
+    [KZ_OBJ_PUBLIC_KEY] = {public_key_rows,
+                           KZ_ARRAY_LEN(public_key_rows),
+                           {"User Authentication Key", "Digital Signature Key"},
+                           {1, 2}},
+    [KZ_OBJ_CERT] = {cert_rows,
+                     KZ_ARRAY_LEN(cert_rows),
+                     {"User Authentication Certificate", "Digital Signature Certificate"},
+                     {1, 2}},
+    [KZ_OBJ_CA_CERT] = {ca_cert_rows,
+                        KZ_ARRAY_LEN(ca_cert_rows),
+                        {"User Authentication CA", "Digital Signature CA"},
+                        {3, 4}},
 };
 
 CK_OBJECT_HANDLE kz_object_handle(CK_SLOT_ID slot, kz_object_kind kind)
@@ -182,7 +187,7 @@ static const attr_row *find_row(kz_object_kind kind, CK_ATTRIBUTE_TYPE type)
 
 /* The value of one attribute: a pointer into the certificate or scratch. */
 static CK_RV value_of(kz_session *s, kz_object_kind kind, CK_ATTRIBUTE_TYPE type, scratch *sc,
-		      const void **val, CK_ULONG *len)
+                      const void **val, CK_ULONG *len)
 {
 	const attr_row *row = find_row(kind, type);
 	if (row == NULL)
@@ -197,9 +202,9 @@ static CK_RV value_of(kz_session *s, kz_object_kind kind, CK_ATTRIBUTE_TYPE type
 		*len = sizeof(sc->b);
 		break;
 	case SRC_PRIVATE:
-		sc->b = kind == KZ_OBJ_PRIVATE_KEY ||
-			(kind != KZ_OBJ_CA_CERT &&
-			 !kz_token_cert_is_public(&s->reader->token, s->key));
+		sc->b =
+		    kind == KZ_OBJ_PRIVATE_KEY ||
+		    (kind != KZ_OBJ_CA_CERT && !kz_token_cert_is_public(&s->reader->token, s->key));
 		*len = sizeof(sc->b);
 		break;
 	case SRC_ALWAYS_AUTH:
@@ -244,7 +249,7 @@ static CK_RV value_of(kz_session *s, kz_object_kind kind, CK_ATTRIBUTE_TYPE type
 	case SRC_END_DATE:
 		if ((rv = cert_of(s, kind, &cert)) == CKR_OK) {
 			set_date(&sc->date, row->source == SRC_START_DATE ? cert->not_before
-									  : cert->not_after);
+			                                                  : cert->not_after);
 			*len = sizeof(sc->date);
 		}
 		break;
@@ -252,9 +257,13 @@ static CK_RV value_of(kz_session *s, kz_object_kind kind, CK_ATTRIBUTE_TYPE type
 	return rv;
 }
 
-CK_RV kz_object_get_attributes(kz_session *s, kz_object_kind kind, CK_ATTRIBUTE_PTR tmpl,
-			       CK_ULONG count)
+CK_RV kz_object_get_attributes(kz_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
+                               CK_ULONG count)
 {
+	kz_object_kind kind;
+	CK_RV rv = kz_object_lookup(s, h, &kind);
+	if (rv != CKR_OK)
+		return rv;
 	if (tmpl == NULL && count > 0)
 		return CKR_ARGUMENTS_BAD;
 	CK_RV result = CKR_OK;
@@ -262,7 +271,7 @@ CK_RV kz_object_get_attributes(kz_session *s, kz_object_kind kind, CK_ATTRIBUTE_
 		scratch sc;
 		const void *val = NULL;
 		CK_ULONG len = 0;
-		CK_RV rv = value_of(s, kind, tmpl[i].type, &sc, &val, &len);
+		rv = value_of(s, kind, tmpl[i].type, &sc, &val, &len);
 		if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE) {
 			tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
 			result = rv;
@@ -288,11 +297,11 @@ static bool needs_certificate(kz_object_kind kind, CK_ATTRIBUTE_TYPE type)
 {
 	const attr_row *row = find_row(kind, type);
 	return row != NULL && (row->source == SRC_CERT_BLOB || row->source == SRC_BITS ||
-			       row->source == SRC_START_DATE || row->source == SRC_END_DATE);
+	                       row->source == SRC_START_DATE || row->source == SRC_END_DATE);
 }
 
 CK_RV kz_object_matches(kz_session *s, kz_object_kind kind, const CK_ATTRIBUTE *tmpl,
-			CK_ULONG count, bool *match)
+                        CK_ULONG count, bool *match)
 {
 	*match = false;
 	/* Attributes known without the certificate first: a template that
@@ -316,4 +325,50 @@ CK_RV kz_object_matches(kz_session *s, kz_object_kind kind, const CK_ATTRIBUTE *
 	}
 	*match = true;
 	return CKR_OK;
+}
+
+CK_RV kz_object_size(kz_session *s, CK_OBJECT_HANDLE h, CK_ULONG_PTR size)
+{
+	kz_object_kind kind;
+	CK_RV rv = kz_object_lookup(s, h, &kind);
+	if (rv == CKR_OK && size == NULL)
+		rv = CKR_ARGUMENTS_BAD;
+	if (rv == CKR_OK)
+		*size = CK_UNAVAILABLE_INFORMATION;
+	return rv;
+}
+
+/* Whether a template asks for a token object (CKA_TOKEN = TRUE). */
+static bool wants_token_object(const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+{
+	for (CK_ULONG i = 0; i < count; i++) {
+		if (tmpl[i].type == CKA_TOKEN && tmpl[i].pValue != NULL &&
+		    tmpl[i].ulValueLen == sizeof(CK_BBOOL) && *(const CK_BBOOL *)tmpl[i].pValue)
+			return true;
+	}
+	return false;
+}
+
+CK_RV kz_object_refuse_create(const kz_session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                              const CK_OBJECT_HANDLE *out)
+{
+	if ((tmpl == NULL && count > 0) || out == NULL)
+		return CKR_ARGUMENTS_BAD;
+	/* The specification's order: a token object needs a read/write
+	 * session before anything else is looked at. */
+	if (wants_token_object(tmpl, count) && !(s->flags & CKF_RW_SESSION))
+		return CKR_SESSION_READ_ONLY;
+	return CKR_TOKEN_WRITE_PROTECTED;
+}
+
+CK_RV kz_object_refuse_change(const kz_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *tmpl,
+                              CK_ULONG count)
+{
+	kz_object_kind kind;
+	CK_RV rv = kz_object_lookup(s, h, &kind);
+	if (rv != CKR_OK)
+		return rv;
+	if (tmpl == NULL && count > 0)
+		return CKR_ARGUMENTS_BAD;
+	return CKR_ACTION_PROHIBITED;
 }

@@ -23,12 +23,21 @@ CK_OBJECT_HANDLE kz_object_handle(CK_SLOT_ID slot, kz_object_kind kind);
 CK_RV kz_object_lookup(const kz_session *s, CK_OBJECT_HANDLE h, kz_object_kind *kind);
 bool kz_object_visible(const kz_session *s, kz_object_kind kind);
 
-/* C_GetAttributeValue for one object: the two-call pattern, sensitive and
- * unknown attributes marked with CK_UNAVAILABLE_INFORMATION. */
-CK_RV kz_object_get_attributes(kz_session *s, kz_object_kind kind, CK_ATTRIBUTE_PTR tmpl,
-			       CK_ULONG count);
+/* C_GetAttributeValue: the two-call pattern; sensitive and unknown
+ * attributes marked with CK_UNAVAILABLE_INFORMATION, the others filled. */
+CK_RV kz_object_get_attributes(kz_session *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
+                               CK_ULONG count);
+/* C_GetObjectSize: the size is not a meaningful number for a phone. */
+CK_RV kz_object_size(kz_session *s, CK_OBJECT_HANDLE h, CK_ULONG_PTR size);
+/* C_CreateObject: nothing can be added to a JPKI token. */
+CK_RV kz_object_refuse_create(const kz_session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                              const CK_OBJECT_HANDLE *out);
+/* C_SetAttributeValue, C_CopyObject, C_DestroyObject: the object's
+ * attributes forbid each (CKR_ACTION_PROHIBITED), once it is found. */
+CK_RV kz_object_refuse_change(const kz_session *s, CK_OBJECT_HANDLE h, const CK_ATTRIBUTE *tmpl,
+                              CK_ULONG count);
 /* Whether the object has every attribute of tmpl with an equal value. */
 CK_RV kz_object_matches(kz_session *s, kz_object_kind kind, const CK_ATTRIBUTE *tmpl,
-			CK_ULONG count, bool *match);
+                        CK_ULONG count, bool *match);
 
 #endif

@@ -3,6 +3,7 @@
 #endif
 
 #include "pkcs11/rv.h"
+#include "util/log.h"
 
 CK_RV kz_rv(kz_err e)
 {
@@ -88,8 +89,24 @@ const char *kz_rv_name(CK_RV rv)
 		NAME(CKR_CRYPTOKI_NOT_INITIALIZED)
 		NAME(CKR_CRYPTOKI_ALREADY_INITIALIZED)
 		NAME(CKR_NO_EVENT)
+		NAME(CKR_FUNCTION_FAILED)
+		NAME(CKR_ACTION_PROHIBITED)
+		NAME(CKR_FUNCTION_NOT_PARALLEL)
+		NAME(CKR_KEY_FUNCTION_NOT_PERMITTED)
+		NAME(CKR_OPERATION_CANCEL_FAILED)
+		NAME(CKR_RANDOM_NO_RNG)
+		NAME(CKR_USER_PIN_NOT_INITIALIZED)
+		NAME(CKR_TEMPLATE_INCOMPLETE)
+		NAME(CKR_SIGNATURE_LEN_RANGE)
 #undef NAME
 	default:
 		return "CKR_?";
 	}
+}
+
+CK_RV kz_rv_trace(const char *fn, CK_RV rv)
+{
+	if (rv != CKR_OK)
+		KZ_DEBUG("%s: %s", fn, kz_rv_name(rv));
+	return rv;
 }

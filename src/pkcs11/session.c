@@ -45,7 +45,7 @@ CK_RV kz_session_open(CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE_PTR out
 	if (!r->token.present)
 		return CKR_TOKEN_NOT_PRESENT;
 	kz_session **grown =
-		realloc(kz_mod.sessions, (kz_mod.session_count + 1) * sizeof(*kz_mod.sessions));
+	    realloc(kz_mod.sessions, (kz_mod.session_count + 1) * sizeof(*kz_mod.sessions));
 	if (grown == NULL)
 		return CKR_HOST_MEMORY;
 	kz_mod.sessions = grown;
@@ -138,6 +138,10 @@ CK_RV kz_session_get(CK_SESSION_HANDLE h, kz_rule rule, kz_session **out)
 		if (!(s->flags & CKF_RW_SESSION))
 			return CKR_SESSION_READ_ONLY;
 		break;
+	case KZ_RULE_RW_SO:
+		if (!(s->flags & CKF_RW_SESSION))
+			return CKR_SESSION_READ_ONLY;
+		return CKR_USER_NOT_LOGGED_IN;
 	}
 	*out = s;
 	return CKR_OK;
@@ -167,4 +171,15 @@ size_t kz_session_count(const kz_reader *r, jpki_key key, bool rw_only)
 			n++;
 	}
 	return n;
+}
+
+void kz_session_end_operations(const kz_reader *r, jpki_key key)
+{
+	for (size_t i = 0; i < kz_mod.session_count; i++) {
+		kz_session *s = kz_mod.sessions[i];
+		if (s->reader == r && s->key == key) {
+			kz_sign_reset(&s->sign);
+			s->find.active = false;
+		}
+	}
 }

@@ -22,9 +22,9 @@ typedef struct kz_find_op {
 typedef struct kz_sign_op {
 	bool active;
 	CK_MECHANISM_TYPE mechanism;
-	bool updated;          /* C_SignUpdate was called: C_Sign is refused */
-	bool context_login;    /* CKU_CONTEXT_SPECIFIC login done for this operation */
-	EVP_MD_CTX *md;        /* hashing mechanisms; NULL for CKM_RSA_PKCS */
+	bool updated;                     /* C_SignUpdate was called: C_Sign is refused */
+	bool context_login;               /* CKU_CONTEXT_SPECIFIC login done for this operation */
+	EVP_MD_CTX *md;                   /* hashing mechanisms; NULL for CKM_RSA_PKCS */
 	uint8_t raw[JPKI_SIGN_INPUT_MAX]; /* CKM_RSA_PKCS input gathered so far */
 	size_t raw_len;
 	bool raw_too_long;
@@ -42,11 +42,14 @@ struct kz_session {
 };
 typedef struct kz_session kz_session;
 
-/* What a function needs of the session state. */
+/* What a function needs of the session state (PKCS#11 2.40, 5.1 and each
+ * function's section). kz_session_get applies them, and nothing else
+ * checks session states. */
 typedef enum kz_rule {
-	KZ_RULE_ANY,  /* any state */
-	KZ_RULE_USER, /* the user is logged in to the session's token */
-	KZ_RULE_RW,   /* a read/write session (for the write calls, which then fail) */
+	KZ_RULE_ANY,   /* any state */
+	KZ_RULE_USER,  /* the user is logged in to the session's token */
+	KZ_RULE_RW,    /* a read/write session: C_SetPIN, writes to token objects */
+	KZ_RULE_RW_SO, /* "R/W SO Functions": C_InitPIN; JPKI has no SO, so never met */
 } kz_rule;
 
 CK_RV kz_session_open(CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE_PTR out);
@@ -60,6 +63,9 @@ void kz_session_free_all(void);
 CK_RV kz_session_get(CK_SESSION_HANDLE h, kz_rule rule, kz_session **out);
 CK_RV kz_session_info(const kz_session *s, CK_SESSION_INFO_PTR info);
 size_t kz_session_count(const kz_reader *r, jpki_key key, bool rw_only);
+/* End the signing and object-finding operations of every session of a
+ * token: its user logged out, so they may not go on. */
+void kz_session_end_operations(const kz_reader *r, jpki_key key);
 bool kz_session_logged_in(const kz_session *s);
 
 #endif

@@ -13,8 +13,7 @@
 
 #define KZ_READERS_MAX 16 /* readers one back end reports at a time */
 
-static const char *const slot_names[JPKI_KEY_COUNT] = {"User Authentication",
-						       "Digital Signature"};
+static const char *const slot_names[JPKI_KEY_COUNT] = {"User Authentication", "Digital Signature"};
 
 void kz_pad(CK_UTF8CHAR *field, size_t size, const char *s)
 {
@@ -57,12 +56,11 @@ static kz_reader *reader_add(kz_backend *b, const char *name)
 	return r;
 }
 
+/* The reader filters apply to PC/SC names only: other back ends (the
+ * simulator in tests) name their readers themselves. */
 static bool wanted(const kz_backend *b, const char *name)
 {
-	const char *filter = kz_mod.config.pcsc_filter;
-	if (b->ops != &kz_pcsc_backend || filter[0] == '\0')
-		return true;
-	return strstr(name, filter) != NULL;
+	return b->ops != &kz_pcsc_backend || kz_config_pcsc_reader_wanted(&kz_mod.config, name);
 }
 
 static void update_reader(kz_reader *r, const kz_reader_state *st)
@@ -119,6 +117,15 @@ kz_reader *kz_slot_find(CK_SLOT_ID id, jpki_key *key)
 	return kz_mod.readers[index];
 }
 
+CK_RV kz_slot_token_check(CK_SLOT_ID id)
+{
+	kz_reader *r = kz_slot_find(id, NULL);
+	if (r == NULL)
+		return CKR_SLOT_ID_INVALID;
+	kz_slots_refresh();
+	return r->token.present ? CKR_OK : CKR_TOKEN_NOT_PRESENT;
+}
+
 void kz_slots_free(void)
 {
 	for (size_t i = 0; i < kz_mod.reader_count; i++) {
@@ -166,8 +173,7 @@ CK_RV kz_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
 		return CKR_SLOT_ID_INVALID;
 	kz_slots_refresh();
 	char desc[KZ_READER_NAME_MAX + 32];
-	snprintf(desc, sizeof(desc), "%.*s (%s)", KZ_READER_NAME_MAX - 1, r->name,
-		 slot_names[key]);
+	snprintf(desc, sizeof(desc), "%.*s (%s)", KZ_READER_NAME_MAX - 1, r->name, slot_names[key]);
 	memset(info, 0, sizeof(*info));
 	kz_pad(info->slotDescription, sizeof(info->slotDescription), desc);
 	kz_pad(info->manufacturerID, sizeof(info->manufacturerID), "kazashi");
@@ -228,7 +234,7 @@ CK_RV kz_slot_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 	 * by slot events, not by serial. */
 	kz_pad(info->serialNumber, sizeof(info->serialNumber), "0000000000000000");
 	info->flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_LOGIN_REQUIRED |
-		      CKF_WRITE_PROTECTED | pin_flags(t, key);
+	              CKF_WRITE_PROTECTED | pin_flags(t, key);
 	info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
 	info->ulSessionCount = kz_session_count(r, key, false);
 	info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;

@@ -6,13 +6,16 @@
 #include "pkcs11/p11.h"
 #include "pkcs11/token.h"
 
-#define KZ_SLOT_ID(reader_index, key) ((CK_SLOT_ID)((reader_index) * JPKI_KEY_COUNT + (key)))
+#define KZ_SLOT_ID(reader_index, key) ((CK_SLOT_ID)((reader_index)*JPKI_KEY_COUNT + (key)))
 
 /* Ask the back ends what changed: new readers get slots, arrivals are
  * identified, departures forgotten. No APDU unless a phone arrived. */
 void kz_slots_refresh(void);
 /* The reader and key of a slot id, or NULL. */
 kz_reader *kz_slot_find(CK_SLOT_ID id, jpki_key *key);
+/* For calls about a slot's token: CKR_SLOT_ID_INVALID, CKR_TOKEN_NOT_PRESENT
+ * (after a look at the back ends), or CKR_OK. */
+CK_RV kz_slot_token_check(CK_SLOT_ID id);
 void kz_slots_free(void);
 
 CK_RV kz_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count);

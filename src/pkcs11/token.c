@@ -2,6 +2,7 @@
 #include "config.h"
 #endif
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "pkcs11/module.h"
@@ -100,6 +101,11 @@ kz_err kz_token_arrive(kz_reader *r, unsigned long event_count)
 	e = hold(r);
 	if (e == KZ_OK)
 		e = release(r, identify(r));
+	/* What this reader learnt of extended APDUs from phones of this model
+	 * on earlier taps; identify() reads no certificate, so nothing was
+	 * learnt on this tap yet. */
+	if (e == KZ_OK && kz_mod.config.extended_apdu)
+		t->card.extended = t->extended[t->model];
 	if (e != KZ_OK) {
 		KZ_INFO("%s: no JPKI application: %s", r->name, kz_err_str(e));
 		if (t->link != NULL)
@@ -111,8 +117,8 @@ kz_err kz_token_arrive(kz_reader *r, unsigned long event_count)
 	t->present = true;
 	t->tap++;
 	r->event[0] = r->event[1] = true;
-	KZ_INFO("%s: %s arrived (%s), PIN tries %d/%d", r->name, jpki_model_name(t->model),
-		t->info, t->tries[JPKI_KEY_AUTH], t->tries[JPKI_KEY_SIGN]);
+	KZ_INFO("%s: %s arrived (%s), PIN tries %d/%d", r->name, jpki_model_name(t->model), t->info,
+	        t->tries[JPKI_KEY_AUTH], t->tries[JPKI_KEY_SIGN]);
 	return KZ_OK;
 }
 
@@ -136,6 +142,159 @@ bool kz_token_cert_is_public(const kz_token *t, jpki_key key)
 	       (t->model == JPKI_MODEL_CARD || t->model == JPKI_MODEL_OLD_CARD);
 }
 
+/* ---- the process-wide certificate cache ---------------------------------
+ *
+ * A phone tapped again in the same process (a relying party that reads the
+ * certificate on every visit, a second login) would otherwise spend most of
+ * its tap reading a certificate the process saw minutes ago: about 95 of
+ * 165 ms of air time at 106 kbit/s. Instead, the first bytes of the file,
+ * through the end of the issuer Name, are read in one short READ BINARY
+ * and compared with every certificate kept for that file: they hold the
+ * DER length, the serial number and the issuer, and an issuer never uses a
+ * serial number twice (RFC 5280, 4.1.2.2), so equal bytes are the same
+ * certificate. About 175 bytes instead of 935.
+ *
+ * A phone that lies (answers another phone's first bytes) gains nothing it
+ * could not have by answering that phone's whole certificate, which is no
+ * secret: the certificate shown is then not the key's, and every signature
+ * fails its check against it (sign.c). What is kept is therefore only what
+ * carries no personal data: the user-authentication certificate (subject:
+ * an opaque id) and the CA certificates. The signature certificate holds
+ * the holder's name, address, birth date and gender and is never kept past
+ * its tap. Memory only, bounded, never written anywhere; the
+ * certificate_cache setting turns it off (shared kiosks, where one user's
+ * certificate should not outlive the user's tap). All of it runs under the
+ * module lock, like every caller of kz_token_cert. */
+
+#define CACHE_SLOTS 8 /* a family's phones and cards, and the CAs */
+
+typedef struct cache_entry {
+	uint16_t fid;
+	size_t id_len; /* leading bytes compared: jpki_cert_identity_len */
+	uint8_t *der;  /* NULL: a free slot */
+	size_t der_len;
+	unsigned long stamp; /* last use, to evict the least recently used */
+} cache_entry;
+
+static cache_entry cache[CACHE_SLOTS];
+static unsigned long cache_clock;
+
+void kz_token_cache_clear(void)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		free(cache[i].der);
+		memset(&cache[i], 0, sizeof cache[i]);
+	}
+}
+
+/* Unloaded (dlclose, exit): nothing kept outlives the module. Not while
+ * the module is initialised, as another thread may be using it. */
+__attribute__((destructor)) static void cache_unload(void)
+{
+	if (!kz_mod.initialized)
+		kz_token_cache_clear();
+}
+
+static bool cache_on(void)
+{
+	if (kz_mod.config.certificate_cache)
+		return true;
+	kz_token_cache_clear(); /* turned off since: keep nothing */
+	return false;
+}
+
+static bool cacheable(uint16_t fid)
+{
+	return fid != JPKI_EF_SIGN_CERT;
+}
+
+/* How many first bytes to read to tell fid's certificate apart from every
+ * one kept for it; 0 when none is kept (then the whole file is read). */
+static size_t cache_probe_len(uint16_t fid)
+{
+	size_t n = 0;
+	if (!cacheable(fid) || !cache_on())
+		return 0;
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		if (cache[i].der != NULL && cache[i].fid == fid && cache[i].id_len > n)
+			n = cache[i].id_len;
+	return n;
+}
+
+static cache_entry *cache_find(uint16_t fid, const uint8_t *prefix, size_t n)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		cache_entry *ce = &cache[i];
+		if (ce->der != NULL && ce->fid == fid && ce->id_len <= n &&
+		    memcmp(ce->der, prefix, ce->id_len) == 0) {
+			ce->stamp = ++cache_clock;
+			return ce;
+		}
+	}
+	return NULL;
+}
+
+/* Keep a certificate just read (and parsed): in the slot of the same
+ * certificate, else a free one, else the least recently used. */
+static void cache_put(uint16_t fid, const uint8_t *der, size_t len)
+{
+	size_t id_len = jpki_cert_identity_len(der, len);
+	/* The check must fit one short READ BINARY, or it costs more than
+	 * it spares. */
+	if (!cacheable(fid) || !cache_on() || id_len == 0 || id_len > 256)
+		return;
+	cache_entry *slot = NULL;
+	for (size_t i = 0; i < CACHE_SLOTS && slot == NULL; i++) {
+		cache_entry *ce = &cache[i];
+		if (ce->der != NULL && ce->fid == fid && ce->id_len == id_len &&
+		    memcmp(ce->der, der, id_len) == 0)
+			slot = ce;
+	}
+	for (size_t i = 0; i < CACHE_SLOTS && slot == NULL; i++)
+		if (cache[i].der == NULL)
+			slot = &cache[i];
+	for (size_t i = 0; slot == NULL && i < CACHE_SLOTS; i++)
+		if (i == 0 || cache[i].stamp < slot->stamp)
+			slot = &cache[i];
+	uint8_t *copy = malloc(len);
+	if (copy == NULL)
+		return; /* only a missed saving */
+	memcpy(copy, der, len);
+	free(slot->der);
+	*slot = (cache_entry){fid, id_len, copy, len, ++cache_clock};
+}
+
+/* Read a certificate EF, or only its first bytes when they match one kept
+ * from an earlier tap (*cached then says so). *der is malloc'ed. */
+static kz_err read_cert(kz_token *t, uint16_t fid, uint8_t **der, size_t *len, bool *cached)
+{
+	kz_err e;
+	size_t probe = cache_probe_len(fid);
+	*cached = false;
+	if (probe == 0) {
+		e = jpki_read_certificate(&t->card, fid, der, len);
+	} else {
+		uint8_t prefix[256];
+		size_t got = 0;
+		e = jpki_read_cert_prefix(&t->card, fid, probe, prefix, &got);
+		const cache_entry *ce = e == KZ_OK ? cache_find(fid, prefix, got) : NULL;
+		if (ce != NULL) {
+			*der = malloc(ce->der_len);
+			if (*der == NULL)
+				return KZ_E_NOMEM;
+			memcpy(*der, ce->der, ce->der_len);
+			*len = ce->der_len;
+			*cached = true;
+		} else if (e == KZ_OK) {
+			/* Another certificate: what was read is its start. */
+			e = jpki_read_certificate_rest(&t->card, fid, prefix, got, der, len);
+		}
+	}
+	if (t->card.extended != JPKI_EXT_UNKNOWN && t->model <= JPKI_MODEL_IPHONE)
+		t->extended[t->model] = t->card.extended;
+	return e;
+}
+
 kz_err kz_token_cert(kz_reader *r, jpki_key key, bool ca, const jpki_cert **out)
 {
 	kz_token *t = &r->token;
@@ -144,16 +303,21 @@ kz_err kz_token_cert(kz_reader *r, jpki_key key, bool ca, const jpki_cert **out)
 		*out = &c->cert;
 		return KZ_OK;
 	}
+	uint16_t fid = ca ? jpki_ca_fid(key) : jpki_cert_fid(key);
 	uint8_t *der = NULL;
 	size_t len = 0;
+	bool cached = false;
 	kz_err e = hold(r);
 	if (e == KZ_OK)
-		e = release(r, jpki_read_certificate(&t->card, ca ? jpki_ca_fid(key) : jpki_cert_fid(key),
-						     &der, &len));
+		e = release(r, read_cert(t, fid, &der, &len, &cached));
 	if (e == KZ_OK) {
 		e = jpki_cert_parse(der, len, &c->cert);
 		if (e != KZ_OK)
 			KZ_WARN("%s: the phone's certificate does not parse", r->name);
+		else if (cached)
+			KZ_DEBUG("%s: certificate %04X known from an earlier tap", r->name, fid);
+		else
+			cache_put(fid, der, len);
 	}
 	free(der);
 	if (e != KZ_OK)
@@ -197,7 +361,7 @@ kz_err kz_token_change_pin(kz_reader *r, jpki_key key, const uint8_t *new_pin, s
 }
 
 kz_err kz_token_sign(kz_reader *r, jpki_key key, const uint8_t *in, size_t in_len, uint8_t *sig,
-		     size_t *sig_len)
+                     size_t *sig_len)
 {
 	kz_err e = hold(r);
 	if (e != KZ_OK)

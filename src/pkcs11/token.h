@@ -28,6 +28,11 @@ typedef struct kz_token {
 	bool logged_in[JPKI_KEY_COUNT];
 	kz_cached_cert cert[JPKI_KEY_COUNT];
 	kz_cached_cert ca[JPKI_KEY_COUNT];
+	/* Whether extended-length READ BINARY works in this reader, as learnt
+	 * from each model of phone (jpki_card.extended values), kept across
+	 * taps: a refusal or a link failure costs one exchange per reader and
+	 * model, not one a tap. Indexed by jpki_model. */
+	int extended[JPKI_MODEL_IPHONE + 1];
 } kz_token;
 
 /* One reader: two PKCS#11 slots, one per key. */
@@ -55,8 +60,14 @@ bool kz_token_still_present(kz_reader *r);
 /* Whether objects of this key can be read without its PIN on this model. */
 bool kz_token_cert_is_public(const kz_token *t, jpki_key key);
 
-/* The certificate (ca = false) or CA certificate of a key, read once per tap. */
+/* The certificate (ca = false) or CA certificate of a key, read once per tap
+ * at most. A certificate this process has read before on some tap (user
+ * authentication and CA certificates only, and only with the
+ * certificate_cache setting on) is not read again: the first bytes of the
+ * file, up to the issuer's end, are read and compared instead. */
 kz_err kz_token_cert(kz_reader *r, jpki_key key, bool ca, const jpki_cert **out);
+/* Forget every certificate kept by the process-wide cache. */
+void kz_token_cache_clear(void);
 
 kz_err kz_token_verify(kz_reader *r, jpki_key key, const uint8_t *pin, size_t len);
 /* Reset the card's security state (both PINs) by selecting the AP again. */
@@ -65,6 +76,6 @@ kz_err kz_token_reset_security(kz_reader *r);
 void kz_token_logout(kz_reader *r, jpki_key key);
 kz_err kz_token_change_pin(kz_reader *r, jpki_key key, const uint8_t *new_pin, size_t len);
 kz_err kz_token_sign(kz_reader *r, jpki_key key, const uint8_t *in, size_t in_len, uint8_t *sig,
-		     size_t *sig_len);
+                     size_t *sig_len);
 
 #endif

@@ -22,18 +22,30 @@
  * the generation of the card context it was made on and reports
  * KZ_E_REMOVED once that context has been replaced.
  *
+ * Departures. pcscd learns that a card left by polling the driver (every
+ * 400 ms for vpcd) or from the reader's own notification. An exchange that
+ * fails before pcscd has noticed gets up to SETTLE_MS for it to do so, and
+ * is then reported as KZ_E_REMOVED rather than a communication error. vpcd
+ * answers an exchange cut by the card's departure with success and no
+ * bytes; if the phone is back before pcscd's next poll, pcscd never sees it
+ * leave, so this back end counts that departure itself (bump_events). A
+ * link that has once reported KZ_E_REMOVED stays removed: the next tap needs
+ * a new connect.
+ *
  * Timeouts. SCardTransmit has no timeout of its own: it returns when the
  * reader driver does. A real contactless reader gives up on a phone that
  * left within the ISO-DEP frame waiting time (the phone's FWI, plus WTX
- * extensions it asked for); vpcd returns as soon as its card's socket
- * closes. Nothing here can interrupt a driver that never answers: pcsc-lite
- * has no cancel for SCardTransmit. */
+ * extensions it asked for). vpcd waits for its card without any limit, and
+ * returns at once when the card's socket closes; a simulated phone that
+ * never answers and never leaves blocks the caller for good. Nothing here
+ * can interrupt that: pcsc-lite has no cancel for SCardTransmit. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +121,9 @@ typedef struct pcsc_link {
 	DWORD protocol;    /* changed by SCardReconnect in begin */
 	unsigned long gen; /* card_gen the handle belongs to */
 	char *reader;      /* full pcsc-lite name; also transport.name */
+	/* Once KZ_E_REMOVED has been reported. Atomic: present() may run
+	 * in another thread than the transmit that sets it. */
+	atomic_bool departed;
 } pcsc_link;
 
 /* Reader names and states, as one look at pcscd. */
@@ -738,14 +753,21 @@ static void card_ctx_reset(pcsc_backend *be, unsigned long gen)
 	pthread_rwlock_unlock(&be->card_rw);
 }
 
-/* Take card_rw shared if the link's handle is still alive. */
-static bool link_hold(pcsc_link *l)
+/* Take card_rw shared if the link's handle is still valid in pcsc-lite,
+ * i.e. its context was not replaced after a pcscd restart. */
+static bool handle_hold(pcsc_link *l)
 {
 	pthread_rwlock_rdlock(&l->be->card_rw);
 	if (l->be->card_ctx_ok && l->be->card_gen == l->gen)
 		return true;
 	pthread_rwlock_unlock(&l->be->card_rw);
 	return false;
+}
+
+/* handle_hold, for work on the card: not once the card has left. */
+static bool link_hold(pcsc_link *l)
+{
+	return !atomic_load(&l->departed) && handle_hold(l);
 }
 
 static void link_release(pcsc_link *l)
@@ -865,7 +887,7 @@ static kz_err pcsc_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8
 	rlen = *resp_len > MAX_BUFFER_SIZE_EXTENDED ? MAX_BUFFER_SIZE_EXTENDED : (DWORD)*resp_len;
 	*resp_len = 0;
 	if (!link_hold(l)) {
-		KZ_DEBUG("pcsc: transmit on %s: PC/SC context was replaced (pcscd restarted)",
+		KZ_DEBUG("pcsc: transmit on %s: the card left earlier, or pcscd restarted",
 		         l->reader);
 		return KZ_E_REMOVED;
 	}
@@ -898,6 +920,8 @@ static kz_err pcsc_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8
 		e = card_error(l, "SCardTransmit", rv);
 	}
 	link_release(l);
+	if (e == KZ_E_REMOVED)
+		atomic_store(&l->departed, true);
 	return e;
 }
 
@@ -1018,6 +1042,7 @@ static kz_err pcsc_connect(kz_backend *b, const char *reader, kz_link **out)
 	l->protocol = proto;
 	l->gen = gen;
 	l->reader = full;
+	atomic_init(&l->departed, false);
 	l->base.transport.transmit = pcsc_transmit;
 	l->base.transport.ctx = l;
 	l->base.transport.max_cmd = PCSC_MAX_CMD;
@@ -1045,8 +1070,7 @@ static kz_err pcsc_begin(kz_link *kl, bool *reset)
 	if (!l)
 		return KZ_E_ARGS;
 	if (!link_hold(l)) {
-		KZ_DEBUG("pcsc: begin on %s: PC/SC context was replaced (pcscd restarted)",
-		         l->reader);
+		KZ_DEBUG("pcsc: begin on %s: the card left earlier, or pcscd restarted", l->reader);
 		return KZ_E_REMOVED;
 	}
 	/* Blocks while another program holds a transaction on the card
@@ -1070,6 +1094,8 @@ static kz_err pcsc_begin(kz_link *kl, bool *reset)
 	if (rv != SCARD_S_SUCCESS)
 		e = card_error(l, "SCardBeginTransaction", rv);
 	link_release(l);
+	if (e == KZ_E_REMOVED)
+		atomic_store(&l->departed, true);
 	return e;
 }
 
@@ -1078,7 +1104,7 @@ static void pcsc_end(kz_link *kl)
 	pcsc_link *l = (pcsc_link *)kl;
 	LONG rv;
 
-	if (!l || !link_hold(l))
+	if (!l || !handle_hold(l))
 		return;
 	rv = SCardEndTransaction(l->card, SCARD_LEAVE_CARD);
 	link_release(l);
@@ -1110,9 +1136,11 @@ static void pcsc_disconnect(kz_link *kl)
 
 	if (!l)
 		return;
-	if (link_hold(l)) {
-		/* Leave the card as it is: another program may be using it,
-		 * and a reset would cost the phone a new activation. */
+	if (handle_hold(l)) {
+		/* Even after a departure: the handle (and a transaction it
+		 * may hold) lives in pcscd until it is let go. Leave the card
+		 * as it is: another program may be using it, and a reset
+		 * would cost the phone a new activation. */
 		rv = SCardDisconnect(l->card, SCARD_LEAVE_CARD);
 		link_release(l);
 		if (rv != SCARD_S_SUCCESS)

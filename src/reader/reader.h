@@ -74,5 +74,6 @@ struct kz_backend_ops {
 };
 
 extern const kz_backend_ops kz_pcsc_backend;
+extern const kz_backend_ops kz_nfc_backend;
 
 #endif

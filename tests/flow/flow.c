@@ -57,6 +57,7 @@ static const char *const any_labels[] = {"JPKI", NULL};
 typedef struct outcome {
 	const char *call;
 	CK_RV rv;
+	int certs; /* certificate values read: what the relying party got */
 } outcome;
 
 #define CALL(o, fn, ...)                                                                           \
@@ -187,6 +188,7 @@ static bool key_flow(outcome *o, const flow_opts *opt, bool sign_key)
 	CK_ULONG der_len = 0;
 	if (!read_value(o, s, cert, &der, &der_len))
 		return false;
+	o->certs++;
 	bool ok = false;
 	unsigned char challenge[32], sig[512];
 	CK_ULONG sig_len = sizeof(sig);
@@ -240,6 +242,7 @@ static bool discovery_flow(outcome *o)
 				unsigned char *v = NULL;
 				CK_ULONG len;
 				bool ok = read_value(o, s, objs[j], &v, &len);
+				o->certs += ok;
 				free(v);
 				if (!ok)
 					return false;
@@ -285,7 +288,7 @@ static bool retap(const flow_opts *opt, const char *const *label)
 {
 	for (int tap = 1; tap <= 2; tap++) {
 		CK_SLOT_ID slot;
-		outcome o = {"wait for a tap", 0};
+		outcome o = {.call = "wait for a tap"};
 		bool ok = wait_token(label, opt->wait_ms, &slot) && run_flow(&o, opt);
 		printf("{\"tap\":%d,\"ok\":%s,\"call\":\"%s\",\"rv\":\"0x%lx\"}\n", tap,
 		       ok ? "true" : "false", ok ? "" : (o.call ? o.call : "?"), ok ? 0 : o.rv);
@@ -378,8 +381,9 @@ int main(int argc, char **argv)
 		}
 		outcome o;
 		ok = run_flow(&o, &opt);
-		printf("{\"attempt\":%d,\"ok\":%s,\"call\":\"%s\",\"rv\":\"0x%lx\"}\n", attempt,
-		       ok ? "true" : "false", ok ? "" : (o.call ? o.call : "?"), o.rv);
+		printf("{\"attempt\":%d,\"ok\":%s,\"call\":\"%s\",\"rv\":\"0x%lx\",\"certs\":%d}\n",
+		       attempt, ok ? "true" : "false", ok ? "" : (o.call ? o.call : "?"), o.rv,
+		       o.certs);
 		fflush(stdout);
 		if (ok)
 			break;

@@ -2,6 +2,13 @@
 # it needs, in private namespaces, and reports TAP so that every assertion
 # counts. KZ_MODULE chooses the module under test (default: the build's).
 integration_tests = \
+	tests/integration/rp-p11kit.sh \
+	tests/integration/rp-nss.sh \
+	tests/integration/rp-tls13.sh \
+	tests/integration/rp-firefox.sh \
+	tests/integration/rp-openssl.sh \
+	tests/integration/rp-gnutls.sh \
+	tests/integration/rp-opensc.sh \
 	tests/integration/pkcs11-tool-card.sh \
 	tests/integration/pkcs11-tool-android.sh \
 	tests/integration/taps-card.sh \
@@ -11,10 +18,36 @@ integration_tests = \
 	tests/integration/kazashi-holder.sh \
 	tests/integration/kazashi-sign.sh \
 	tests/integration/kazashi-pin.sh \
-	tests/integration/kazashi-list-wait.sh
+	tests/integration/kazashi-list-wait.sh \
+	tests/integration/conformance-card.sh \
+	tests/integration/conformance-android.sh
 TESTS += $(integration_tests)
 EXTRA_DIST += $(integration_tests) \
 	tests/integration/pkcs11-tool-flow.sh \
+	tests/integration/conformance-flow.sh \
 	tests/integration/taps-flow.sh \
 	tests/integration/pcscd-env.sh \
-	tests/integration/tap.sh
+	tests/integration/tap.sh \
+	tests/integration/rp-lib.sh \
+	tests/integration/marionette.py \
+	tests/integration/rp-https-server.py
+
+# The same flows, taps and slot events through the real libnfc and an
+# emulated PN532 on a pty (tests/sim/kazashi-pn532-sim), with no pcscd
+# anywhere the module can see one (nfc-env.sh). Builds with libnfc only.
+if HAVE_LIBNFC
+integration_tests += \
+	tests/integration/nfc-pkcs11-tool-card.sh \
+	tests/integration/nfc-pkcs11-tool-android.sh \
+	tests/integration/nfc-taps-card.sh \
+	tests/integration/nfc-taps-android.sh \
+	tests/integration/nfc-events.sh
+endif
+EXTRA_DIST += \
+	tests/integration/nfc-env.sh \
+	tests/integration/nfc-taps-flow.sh \
+	tests/integration/nfc-pkcs11-tool-card.sh \
+	tests/integration/nfc-pkcs11-tool-android.sh \
+	tests/integration/nfc-taps-card.sh \
+	tests/integration/nfc-taps-android.sh \
+	tests/integration/nfc-events.sh

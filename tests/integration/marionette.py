@@ -11,8 +11,11 @@ Usage: marionette.py [--port N] [--timeout S] STEP...  where STEP is one of
   chrome:FILE[:ARG...] run FILE's JavaScript in the chrome (browser) context
                        with ARGs as arguments[]; print its result as JSON
   content:FILE[:ARG..] the same in the content (page) context
-  navigate:URL         load URL; a load that ends on an error page prints
-                       "navigate-error: <message>" instead of failing
+  prompt:TEXT          wait for a user prompt (a dialog such as Firefox's
+                       token password prompt), print its message, type TEXT
+                       into it and accept it
+  navigate:URL         load URL and wait for it (or its error page) to
+                       finish loading; print "loaded: <document URI>"
   text:FILE            write the page's visible text (body.innerText) to FILE
   title                print the page's title
   screenshot:FILE      write a PNG of the viewport to FILE
@@ -26,6 +29,7 @@ import json
 import socket
 import sys
 import time
+import urllib.parse
 
 
 class MarionetteError(Exception):
@@ -93,14 +97,90 @@ def run_script(m, context, spec):
     with open(path, encoding="utf-8") as f:
         script = f.read()
     m.call("Marionette:SetContext", {"value": context})
+    deadline = time.monotonic() + m.timeout
     try:
-        result = m.call(
-            "WebDriver:ExecuteScript",
-            {"script": script, "args": args, "scriptTimeout": int(m.timeout * 1000)},
-        )
+        while True:
+            try:
+                result = m.call(
+                    "WebDriver:ExecuteScript",
+                    {"script": script, "args": args},
+                )
+                break
+            except MarionetteError as e:
+                # A dialog is open (being answered by an earlier script):
+                # try again shortly, within the deadline.
+                if "unexpected alert open" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
     finally:
         m.call("Marionette:SetContext", {"value": "content"})
     print(json.dumps(result, ensure_ascii=False))
+
+
+def content_script(m, script):
+    """Run script in the page; a dialog being answered meanwhile (the
+    password prompt) only delays it."""
+    deadline = time.monotonic() + m.timeout
+    while True:
+        try:
+            return m.call("WebDriver:ExecuteScript", {"script": script, "args": []})
+        except MarionetteError as e:
+            if "unexpected alert open" not in str(e) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
+def navigate(m, url):
+    """Load url and wait until it has loaded, or its error page has.
+
+    WebDriver's Navigate returns early when a dialog opens during the load
+    (Firefox asks for token passwords while it picks a client certificate),
+    so the load is followed to its end here. Starting from about:blank
+    tells the new document from the old one."""
+    m.call("WebDriver:Navigate", {"url": "about:blank"})
+    note = ""
+    try:
+        m.call("WebDriver:Navigate", {"url": url})
+    except MarionetteError as e:
+        note = f" ({e})"
+    quoted = urllib.parse.quote(url, safe="/")
+    deadline = time.monotonic() + m.timeout
+    while True:
+        uri, state = content_script(m, "return [document.documentURI, document.readyState];")
+        if uri.startswith(url) and state == "complete":
+            break
+        # Error pages (about:neterror, about:certerror) stay "interactive".
+        if uri.startswith("about:") and quoted in uri and state != "loading":
+            break
+        if time.monotonic() > deadline:
+            raise MarionetteError(f"{url} did not load (at {uri}, {state}){note}")
+        time.sleep(0.1)
+    return f"loaded: {uri}"
+
+
+def screenshot(m):
+    """A PNG of the viewport. Right after a load the compositor may not have
+    painted yet (headless): try again for a few seconds."""
+    deadline = time.monotonic() + min(m.timeout, 5)
+    while True:
+        try:
+            return base64.b64decode(m.call("WebDriver:TakeScreenshot", {"full": False}))
+        except MarionetteError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
+
+
+def wait_prompt(m):
+    """The open user prompt's message, polling until one opens (bounded)."""
+    deadline = time.monotonic() + m.timeout
+    while True:
+        try:
+            return m.call("WebDriver:GetAlertText")
+        except MarionetteError as e:
+            if "no such alert" not in str(e) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
 
 
 def main(argv):
@@ -125,7 +205,15 @@ def main(argv):
             "capabilities": {
                 "alwaysMatch": {
                     "acceptInsecureCerts": False,
-                    "timeouts": {"pageLoad": int(timeout * 1000), "script": int(timeout * 1000)},
+                    # A dialog the test answers itself (the token password
+                    # prompt) must not be dismissed behind its back.
+                    "unhandledPromptBehavior": "ignore",
+                    # Below the socket deadline, so that a page that
+                    # never loads is reported by Firefox, not cut off.
+                    "timeouts": {
+                        "pageLoad": int(timeout * 600),
+                        "script": int(timeout * 600),
+                    },
                 }
             }
         },
@@ -136,23 +224,20 @@ def main(argv):
             print("marionette: connected")
         elif verb in ("chrome", "content"):
             run_script(m, verb, arg)
+        elif verb == "prompt":
+            print(f"prompt: {wait_prompt(m)}")
+            m.call("WebDriver:SendAlertText", {"text": arg})
+            m.call("WebDriver:AcceptAlert")
         elif verb == "navigate":
-            try:
-                m.call("WebDriver:Navigate", {"url": arg})
-                print(f"navigated: {arg}")
-            except MarionetteError as e:
-                print(f"navigate-error: {e}")
+            print(navigate(m, arg))
         elif verb == "text":
-            text = m.call(
-                "WebDriver:ExecuteScript",
-                {"script": "return document.body ? document.body.innerText : '';", "args": []},
-            )
+            text = content_script(m, "return document.body ? document.body.innerText : '';")
             with open(arg, "w", encoding="utf-8") as f:
                 f.write(text)
         elif verb == "title":
             print(m.call("WebDriver:GetTitle"))
         elif verb == "screenshot":
-            png = base64.b64decode(m.call("WebDriver:TakeScreenshot", {"full": False}))
+            png = screenshot(m)
             with open(arg, "wb") as f:
                 f.write(png)
         elif verb == "quit":

@@ -102,11 +102,17 @@ if [ "${KZ_PCSCD_NS_READY:-}" != 1 ]; then
 fi
 
 # ---- 2. per-test state ----------------------------------------------------
+# Absolute paths: tests like to cd into $KZ_TMP.
 if [ -z "${srcdir:-}" ]; then
-	srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd) || kz_die "cannot find srcdir"
+	srcdir=$(dirname "${BASH_SOURCE[0]}")/../..
 fi
-: "${top_builddir:=.}"
+srcdir=$(cd "$srcdir" && pwd) || kz_die "cannot find srcdir"
+top_builddir=$(cd "${top_builddir:-.}" && pwd) || kz_die "cannot find top_builddir"
 : "${KZ_PHONE_SIM:=$top_builddir/tests/sim/kazashi-phone-sim}"
+case $KZ_PHONE_SIM in
+/*) ;;
+*) KZ_PHONE_SIM=$PWD/$KZ_PHONE_SIM ;;
+esac
 export srcdir top_builddir KZ_PHONE_SIM
 
 KZ_TMP=$(mktemp -d "${TMPDIR:-/tmp}/kazashi-test.XXXXXX") || kz_die "cannot make a temporary directory"

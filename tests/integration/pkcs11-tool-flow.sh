@@ -3,10 +3,15 @@
 # pcscd + vpcd and a simulated phone of the persona given as $1 (card or
 # android): slots, objects before and after login, every mechanism on both
 # keys verified by OpenSSL, PIN form checks that cost no try, a wrong PIN
-# that costs exactly one.
+# that costs exactly one. KZ_TRANSPORT=nfc runs the same through the real
+# libnfc and an emulated PN532 instead, with no pcscd (nfc-env.sh).
 persona=${1:?persona}
 top_srcdir=${srcdir:-.}
-. "$top_srcdir/tests/integration/pcscd-env.sh"
+if [ "${KZ_TRANSPORT:-pcsc}" = nfc ]; then
+	. "$top_srcdir/tests/integration/nfc-env.sh"
+else
+	. "$top_srcdir/tests/integration/pcscd-env.sh"
+fi
 . "$top_srcdir/tests/integration/tap.sh"
 
 module=${KZ_MODULE:-${top_builddir:-.}/src/.libs/kazashi-pkcs11.so}
@@ -17,7 +22,9 @@ sign=(--token-label "JPKI Digital Signature")
 auth_pin=1234
 sign_pin=ABC123
 
-kz_start_pcscd || kz_bail "pcscd did not start"
+if [ "${KZ_TRANSPORT:-pcsc}" != nfc ]; then
+	kz_start_pcscd || kz_bail "pcscd did not start"
+fi
 kz_make_pki || kz_bail "no test PKI"
 kz_start_phone --persona "$persona" --pki "$KZ_PKI" --log "$apdu_log" || kz_bail "no phone"
 

@@ -32,3 +32,12 @@ noinst_LTLIBRARIES += tests/sim/libsimbackend.la
 tests_sim_libsimbackend_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS)
 tests_sim_libsimbackend_la_LIBADD = tests/sim/libphonesim.la
 tests_sim_libsimbackend_la_SOURCES = tests/sim/backend.h tests/sim/backend.c
+
+# The simulated phone in the field of an emulated PN532 on a pseudo-terminal:
+# the real libnfc drives it (pn532_uart:<pty>). No libnfc needed to build it.
+noinst_PROGRAMS += tests/sim/kazashi-pn532-sim
+tests_sim_kazashi_pn532_sim_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_sim_kazashi_pn532_sim_LDADD = tests/sim/libphonesim.la $(CRYPTO_LIBS)
+tests_sim_kazashi_pn532_sim_SOURCES = \
+	tests/sim/pn532-main.c \
+	tests/sim/pn532.h tests/sim/pn532.c

@@ -225,9 +225,9 @@ static void test_sw_to_err(void **state)
 	    {0x6984, KZ_E_PIN_LOCKED},
 	    {0x6A82, KZ_E_NOT_FOUND},
 	    {0x6A88, KZ_E_NOT_FOUND},
-	    {0x6700, KZ_E_DATA_LEN},
-	    {0x6C00, KZ_E_DATA_LEN},
-	    {0x6C20, KZ_E_DATA_LEN},
+	    {0x6700, KZ_E_PROTOCOL}, /* lengths are the module's: the card erred */
+	    {0x6C00, KZ_E_PROTOCOL},
+	    {0x6C20, KZ_E_PROTOCOL},
 	    {0x6D00, KZ_E_UNSUPPORTED},
 	    {0x6E00, KZ_E_UNSUPPORTED},
 	    {0x6A86, KZ_E_UNSUPPORTED},

@@ -291,6 +291,73 @@ static void test_certs_extended(void **state)
 	link_free(l);
 }
 
+/* The first bytes of a certificate in one short READ BINARY, then the rest
+ * from where they end: the same certificate, no byte read twice, the EF
+ * selected once. */
+static void test_prefix_then_rest(void **state)
+{
+	(void)state;
+	size_t want_len;
+	uint8_t *want = pki_file("auth.der", &want_len);
+	size_t id_len = jpki_cert_identity_len(want, want_len);
+	assert_true(id_len > 40 && id_len < 256);
+	for (int ext = 0; ext < 2; ext++) {
+		link_opts o = {.persona = SIM_PERSONA_CARD,
+		               .link_extended = ext != 0,
+		               .phone_extended = ext != 0};
+		simlink *l = link_new(&o);
+		uint8_t prefix[256];
+		size_t got = 0;
+		assert_int_equal(
+		    jpki_read_cert_prefix(&l->card, JPKI_EF_AUTH_CERT, id_len, prefix, &got),
+		    KZ_OK);
+		assert_int_equal(got, id_len);
+		assert_memory_equal(prefix, want, id_len);
+		assert_int_equal(l->card.apdu_count, 3); /* SELECT AP, SELECT EF, READ */
+		uint8_t *der = NULL;
+		size_t len = 0;
+		assert_int_equal(jpki_read_certificate_rest(&l->card, JPKI_EF_AUTH_CERT, prefix,
+		                                            got, &der, &len),
+		                 KZ_OK);
+		assert_int_equal(len, want_len);
+		assert_memory_equal(der, want, len);
+		free(der);
+		assert_int_equal(l->by_ins[INS_SELECT], 2);
+		assert_int_equal(l->by_ins[INS_READ_BINARY],
+		                 1 + (ext ? 1 : chunks(want_len - id_len)));
+		/* a prefix that holds it all: nothing more is sent */
+		counts_clear(l);
+		assert_int_equal(jpki_read_certificate_rest(&l->card, JPKI_EF_AUTH_CERT, want,
+		                                            want_len, &der, &len),
+		                 KZ_OK);
+		assert_int_equal(len, want_len);
+		free(der);
+		assert_int_equal(l->card.apdu_count, 0);
+		/* what cannot be asked in one short READ BINARY, and junk */
+		assert_int_equal(
+		    jpki_read_cert_prefix(&l->card, JPKI_EF_AUTH_CERT, 0, prefix, &got), KZ_E_ARGS);
+		assert_int_equal(
+		    jpki_read_cert_prefix(&l->card, JPKI_EF_AUTH_CERT, 257, prefix, &got),
+		    KZ_E_ARGS);
+		/* not a DER SEQUENCE (the version field): no read at all */
+		assert_int_equal(jpki_read_certificate_rest(&l->card, JPKI_EF_AUTH_CERT, want + 8,
+		                                            10, &der, &len),
+		                 KZ_E_PROTOCOL);
+		assert_int_equal(l->card.apdu_count, 0);
+		assert_null(der);
+		link_free(l);
+	}
+	/* a phone's user-authentication certificate is behind the PIN */
+	simlink *l = link_persona(SIM_PERSONA_ANDROID);
+	uint8_t prefix[256];
+	size_t got = 1;
+	assert_int_equal(jpki_read_cert_prefix(&l->card, JPKI_EF_AUTH_CERT, id_len, prefix, &got),
+	                 KZ_E_SECURITY);
+	assert_int_equal(got, 0);
+	link_free(l);
+	free(want);
+}
+
 /* A phone that refuses extended APDUs costs one refused read, once. */
 static void test_extended_refused(void **state)
 {
@@ -1045,8 +1112,9 @@ static void test_hostile_extended(void **state)
 }
 
 /* A reader that fails an extended exchange instead of passing on the
- * card's refusal: the error goes up unchanged, the card's state is
- * forgotten, and the next read is short. */
+ * card's refusal: in the same call, the file is selected again (not the
+ * application, which would lose a verified PIN) and read in short APDUs;
+ * the next read is short from the start. */
 static void test_extended_link_failure(void **state)
 {
 	(void)state;
@@ -1058,18 +1126,41 @@ static void test_extended_link_failure(void **state)
 	rest[88] = 0x90;
 	rest[89] = 0x00;
 	script *s = script_selected(true);
-	script_add(s, sw_ok, 2);
+	assert_int_equal(jpki_select_app(&s->card), KZ_OK);
+	s->card.verified[JPKI_KEY_AUTH] = true; /* as after a VERIFY */
+	script_add(s, sw_ok, 2);                /* the extended READ BINARY: fails */
 	s->fail[2] = KZ_E_COMM;
-	assert_int_equal(cert_with(s), KZ_E_COMM);
+	script_add(s, sw_ok, 2); /* SELECT EF again */
+	script_add(s, first, sizeof first);
+	script_add(s, rest, sizeof rest);
+	assert_int_equal(cert_with(s), KZ_OK);
+	assert_int_equal(s->next, 6);
+	assert_int_equal(s->cmd_len[2], 7); /* 00 B0 00 00 00 00 00 */
+	assert_memory_equal(s->cmd[3], "\x00\xA4\x02\x0C\x02", 5);
+	assert_int_equal(s->cmd_len[4], 5);
 	assert_int_equal(s->card.extended, JPKI_EXT_NO);
-	assert_false(s->card.ap_selected);
-	/* selected again, then short reads only */
-	script_add(s, sw_ok, 2);
+	assert_true(s->card.ap_selected);
+	assert_true(s->card.verified[JPKI_KEY_AUTH]);
+	/* the next certificate: short reads, no extended attempt */
+	s->card.selected_fid = -1;
 	script_add(s, sw_ok, 2);
 	script_add(s, first, sizeof first);
 	script_add(s, rest, sizeof rest);
 	assert_int_equal(cert_with(s), KZ_OK);
-	assert_int_equal(s->cmd_len[5], 5);
+	assert_int_equal(s->cmd_len[7], 5);
+	free(s);
+
+	/* the short read after the failure fails too: nothing of the
+	 * card's state is trusted any more */
+	s = script_selected(true);
+	script_add(s, sw_ok, 2);
+	s->fail[2] = KZ_E_COMM;
+	script_add(s, sw_ok, 2);
+	script_add(s, sw_ok, 2);
+	s->fail[4] = KZ_E_COMM;
+	assert_int_equal(cert_with(s), KZ_E_COMM);
+	assert_false(s->card.ap_selected);
+	assert_int_equal(s->card.selected_fid, -1);
 	free(s);
 
 	/* a phone that leaves during the extended read teaches nothing */
@@ -1160,7 +1251,7 @@ static void test_hostile_wrong_le(void **state)
 	script_add(s, sw_ok, 2);
 	int tries = -2;
 	assert_int_equal(jpki_verify(&s->card, JPKI_KEY_AUTH, (const uint8_t *)"1234", 4, &tries),
-	                 KZ_E_DATA_LEN);
+	                 KZ_E_PROTOCOL);
 	assert_int_equal(s->card.apdu_count, 3);
 	assert_false(s->card.verified[JPKI_KEY_AUTH]);
 	/* the VERIFY went out with its PIN, nothing else */
@@ -1354,6 +1445,7 @@ int main(void)
 	    cmocka_unit_test(test_certs_extended),
 	    cmocka_unit_test(test_extended_refused),
 	    cmocka_unit_test(test_extended_link_short),
+	    cmocka_unit_test(test_prefix_then_rest),
 	    cmocka_unit_test(test_padded_ef),
 	    cmocka_unit_test(test_no_reselect),
 	    cmocka_unit_test(test_sign_cert_needs_password),

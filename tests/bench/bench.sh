@@ -1,0 +1,205 @@
+#!/bin/bash
+# make bench: the four flows of link-model.md (cold auth, cold sign, re-tap,
+# discovery) through kz-flow against the simulated phone behind a private
+# pcscd + vpcd, for both personas at 106 and 424 kbit/s, for kazashi and,
+# where it is installed, OpenSC's module on the same phone in the same run.
+# Then the CPU cost of one cold auth flow in each module, in instructions
+# (callgrind). Figures only: the exit status says whether kazashi's flows
+# worked, never how fast they were.
+#
+# Per flow it prints the APDUs, the bytes each way, the modeled air and
+# card time (summed from the phone's --log) and kazashi's air time as a
+# fraction of OpenSC's. "n/a": OpenSC cannot do the flow on that persona.
+#
+# Environment:
+#   srcdir, top_builddir  as for the integration tests (make bench sets them)
+#   KZ_MODULE         kazashi module (default: the build's)
+#   KZ_BENCH_OPENSC   OpenSC's module (default: the system's, if installed;
+#                     "none" to leave it out)
+#   KZ_BENCH_PERSONAS personas (default "card android")
+#   KZ_BENCH_RATES    bit rates (default "106 424")
+#   KZ_BENCH_FLOWS    flows (default "auth sign retap discovery")
+#   KZ_BENCH_PHONE    extra phone options (default "--extended": the phone
+#                     takes extended-length APDUs; "" = short ones only)
+#   KZ_BENCH_CPU      0 = skip the callgrind part
+#   KZ_BENCH_TSV      also write every row, tab-separated, to this file
+set -u
+top_srcdir=${srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/integration/pcscd-env.sh"
+
+module=${KZ_MODULE:-${top_builddir:-.}/src/.libs/kazashi-pkcs11.so}
+flow_bin=${top_builddir:-.}/tests/flow/kz-flow
+personas=${KZ_BENCH_PERSONAS:-card android}
+rates=${KZ_BENCH_RATES:-106 424}
+flows=${KZ_BENCH_FLOWS:-auth sign retap discovery}
+phone_opts=${KZ_BENCH_PHONE---extended}
+
+opensc=${KZ_BENCH_OPENSC:-}
+if [ -z "$opensc" ]; then
+	for f in /usr/lib/*/pkcs11/opensc-pkcs11.so /usr/lib/*/opensc-pkcs11.so \
+		/usr/lib/pkcs11/opensc-pkcs11.so /usr/lib64/pkcs11/opensc-pkcs11.so; do
+		[ -r "$f" ] && opensc=$f && break
+	done
+fi
+opensc_what=${opensc:-not installed}
+[ "$opensc" = none ] && opensc="" opensc_what="left out (KZ_BENCH_OPENSC=none)"
+modules=kazashi
+[ -n "$opensc" ] && modules="kazashi opensc"
+
+for tool in jq "$flow_bin"; do
+	command -v "$tool" >/dev/null 2>&1 || kz_die "bench needs $tool"
+done
+[ -r "$module" ] || kz_die "no kazashi module at $module (run make first)"
+
+kz_start_pcscd
+kz_make_pki
+cd "$KZ_TMP" || kz_die "no temp dir"
+
+module_path() { if [ "$1" = kazashi ]; then echo "$module"; else echo "$opensc"; fi; }
+
+# Sum an APDU log (every exchange the phone answered; "left" lines carry
+# no exchange), from line FROM on: apdus, bytes to and from the phone, air
+# and card ms.
+sum_log() { # LOG FROM
+	tail -n +"$2" "$1" | jq -rs '
+		map(select(.left != true)) |
+		[length, (map(.cmd_bytes) | add // 0), (map(.resp_bytes) | add // 0),
+		 (map(.air_ms) | add // 0), (map(.card_ms) | add // 0)] | @tsv'
+}
+
+# One flow on a fresh phone: sets result to "ok APDUS TO FROM AIR CARD
+# CERTS" (tab-separated; CERTS: certificate values the relying party got)
+# or "fail WHY". Not in a $(...) subshell: the phone it
+# starts must be known to pcscd-env.sh's cleanup.
+run_flow() { # MODULE PERSONA KBPS FLOW
+	local m=$1 persona=$2 kbps=$3 flow=$4 name=$1-$2-$3-$4 from=1 rc i
+	local log=$KZ_TMP/$name.jsonl out=$KZ_TMP/$name.out
+	# shellcheck disable=SC2086 # phone_opts is a word list
+	if [ "$flow" = retap ]; then
+		kz_start_phone --persona "$persona" --pki "$KZ_PKI" --kbps "$kbps" --log "$log" \
+			--taps 2 --tap-gap-ms 300 $phone_opts
+		"$flow_bin" --module "$(module_path "$m")" --flow retap --wait-ms 8000 >"$out" 2>&1 &
+		local flow_pid=$!
+		# Every APDU of the first tap is in the log once its line is out;
+		# then the phone leaves and comes back for the second.
+		for ((i = 0; i < 300; i++)); do
+			grep -q '"tap":1' "$out" 2>/dev/null && break
+			kill -0 $flow_pid 2>/dev/null || break
+			sleep 0.05
+		done
+		from=$(($(wc -l <"$log") + 1))
+		kill -USR1 "$KZ_PHONE_PID" 2>/dev/null
+		wait $flow_pid
+		rc=$?
+	else
+		kz_start_phone --persona "$persona" --pki "$KZ_PKI" --kbps "$kbps" --log "$log" \
+			$phone_opts
+		"$flow_bin" --module "$(module_path "$m")" --flow "$flow" --wait-ms 5000 >"$out" 2>&1
+		rc=$?
+	fi
+	kz_stop_phone
+	if [ $rc -eq 0 ]; then
+		result="ok	$(sum_log "$log" "$from")	$(tail -n 1 "$out" | jq -r '.certs // "-"')"
+	else
+		result="fail	$(tail -n 1 "$out" | tr '\t\n' '  ')"
+	fi
+}
+
+declare -A air certs cannot
+failed=0
+rows=()
+for persona in $personas; do
+	for kbps in $rates; do
+		for flow in $flows; do
+			for m in $modules; do
+				# A flow OpenSC cannot do on this persona at one rate it
+				# cannot do at the next (the APDUs do not depend on the
+				# rate), and no re-tap works whose first tap does not:
+				# not run again, to keep the bench short.
+				if [ "$m" != kazashi ] && { [ -n "${cannot[$persona-$m-$flow]:-}" ] ||
+					{ [ "$flow" = retap ] && [ -n "${cannot[$persona-$m-auth]:-}" ]; }; }; then
+					result="fail	as in the run above"
+				else
+					run_flow "$m" "$persona" "$kbps" "$flow"
+				fi
+				r=$result
+				rows+=("$persona	$kbps	$flow	$m	$r")
+				if [ "${r%%	*}" = ok ]; then
+					air[$persona-$kbps-$flow-$m]=$(cut -f5 <<<"$r")
+					certs[$persona-$kbps-$flow-$m]=$(cut -f7 <<<"$r")
+				else
+					cannot[$persona-$m-$flow]=1
+					[ "$m" = kazashi ] && failed=1
+				fi
+			done
+		done
+	done
+done
+
+echo
+echo "Link model (../shared/docs/link-model.md): modeled air and card time of each flow,"
+echo "summed over the APDUs the simulated phone answered (re-tap: the second tap only)."
+echo "phone: kazashi-phone-sim ${phone_opts:-(short APDUs only)}; OpenSC: $opensc_what"
+echo
+fmt='%-8s %5s %-10s %-8s %6s %8s %8s %9s %9s %9s\n'
+# shellcheck disable=SC2059 # fmt is ours
+printf "$fmt" persona kbps flow module APDUs "to card" "to host" "air ms" "card ms" "air/OpenSC"
+[ -n "${KZ_BENCH_TSV:-}" ] && printf 'persona\tkbps\tflow\tmodule\tstatus\tapdus\tto_card\tto_host\tair_ms\tcard_ms\tcerts\n' >"$KZ_BENCH_TSV"
+for row in "${rows[@]}"; do
+	IFS=$'\t' read -r persona kbps flow m status apdus to from a card _ <<<"$row"
+	[ -n "${KZ_BENCH_TSV:-}" ] && printf '%s\n' "$row" >>"$KZ_BENCH_TSV"
+	if [ "$status" != ok ]; then
+		# shellcheck disable=SC2059
+		printf "$fmt" "$persona" "$kbps" "$flow" "$m" n/a - - - - -
+		[ "$m" = kazashi ] && echo "    kazashi failed: $apdus"
+		continue
+	fi
+	ratio=-
+	ref=${air[$persona-$kbps-$flow-opensc]:-}
+	if [ "$m" = kazashi ] && [ -n "$opensc" ]; then
+		if [ -z "$ref" ]; then
+			ratio=n/a
+		elif [ "${certs[$persona-$kbps-$flow-opensc]}" != "${certs[$persona-$kbps-$flow-kazashi]}" ]; then
+			# Not the same flow: the relying party got fewer (or more)
+			# certificates from OpenSC.
+			ratio="n/a(*)"
+			footnote=1
+		else
+			ratio=$(awk -v a="$a" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')
+		fi
+	fi
+	# shellcheck disable=SC2059
+	printf "$fmt" "$persona" "$kbps" "$flow" "$m" "$apdus" "$to" "$from" \
+		"$(printf %.1f "$a")" "$(printf %.1f "$card")" "$ratio"
+done
+
+if [ -n "${footnote:-}" ]; then
+	echo "(*) not comparable: OpenSC gave the relying party other certificates than kazashi"
+	echo "    (on a phone it shows none; see jpki-protocol.md)"
+fi
+
+# ---- CPU: instructions the module executes for one cold auth flow -------
+if [ "${KZ_BENCH_CPU:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
+	persona=${personas%% *}
+	echo
+	echo "CPU of one cold auth flow ($persona, 106 kbit/s): instructions executed inside the"
+	echo "module's C_* calls, everything they call included (valgrind --tool=callgrind)"
+	for m in $modules; do
+		cg=$KZ_TMP/callgrind-$m.out
+		# shellcheck disable=SC2086 # a word list
+		kz_start_phone --persona "$persona" --pki "$KZ_PKI" --log "$KZ_TMP/cg-$m.jsonl" $phone_opts
+		valgrind --tool=callgrind --callgrind-out-file="$cg" --collect-atstart=no \
+			--toggle-collect='C_*' "$flow_bin" --module "$(module_path "$m")" --flow auth \
+			--wait-ms 20000 >"$KZ_TMP/cg-$m.out" 2>"$KZ_TMP/cg-$m.err"
+		rc=$?
+		kz_stop_phone
+		ir=$(awk '/^(summary|totals):/ { print $2; exit }' "$cg" 2>/dev/null)
+		if [ $rc -ne 0 ] || [ -z "$ir" ]; then
+			printf '  %-8s %15s\n' "$m" n/a
+			[ "$m" = kazashi ] && failed=1
+		else
+			printf '  %-8s %15d Ir\n' "$m" "$ir"
+		fi
+	done
+fi
+exit $failed

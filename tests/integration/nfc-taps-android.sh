@@ -1,0 +1,2 @@
+#!/bin/sh
+exec "${srcdir:-.}/tests/integration/nfc-taps-flow.sh" android
