@@ -17,4 +17,8 @@ status=0
 make -j"$(( $(nproc) * 2 ))" check KZ_MODULE="$module" >check.log 2>&1 || status=$?
 grep -E '^(FAIL|ERROR|XPASS|SKIP):' check.log || true
 [ "$status" -eq 0 ] || tail -n 60 check.log
+# Figures only (APDUs, bytes, modeled air time, instructions): the
+# benchmark asserts nothing, but it must run.
+echo "== make bench"
+make bench KZ_MODULE="$module" </dev/null 2>&1 | tee bench.log | tail -n 40 || true
 scripts/summary.sh .

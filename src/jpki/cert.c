@@ -61,10 +61,13 @@ static kz_err serial_der(jpki_blob *b, const ASN1_INTEGER *serial)
 	return blob_take(b, p, len);
 }
 
-static kz_err spki_der(jpki_blob *b, const EVP_PKEY *pkey)
+/* The certificate's own SubjectPublicKeyInfo, re-encoded as it is: going
+ * through the EVP_PKEY (i2d_PUBKEY) gives the same bytes at a quarter of a
+ * cold flow's CPU, spent in OpenSSL's encoder machinery. */
+static kz_err spki_der(jpki_blob *b, X509 *x)
 {
 	unsigned char *p = NULL;
-	int len = i2d_PUBKEY(pkey, &p);
+	int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &p);
 	return blob_take(b, p, len);
 }
 
@@ -151,7 +154,7 @@ static kz_err fill_fields(X509 *x, jpki_cert *cert)
 	    (err = serial_der(&cert->serial, X509_get0_serialNumber(x))) != KZ_OK ||
 	    (err = bn_param(&cert->modulus, pkey, OSSL_PKEY_PARAM_RSA_N)) != KZ_OK ||
 	    (err = bn_param(&cert->exponent, pkey, OSSL_PKEY_PARAM_RSA_E)) != KZ_OK ||
-	    (err = spki_der(&cert->spki, pkey)) != KZ_OK ||
+	    (err = spki_der(&cert->spki, x)) != KZ_OK ||
 	    (err = date_str(cert->not_before, X509_get0_notBefore(x))) != KZ_OK ||
 	    (err = date_str(cert->not_after, X509_get0_notAfter(x))) != KZ_OK)
 		return err;

@@ -67,28 +67,38 @@ sum_log() { # LOG FROM
 		 (map(.air_ms) | add // 0), (map(.card_ms) | add // 0)] | @tsv'
 }
 
+# Until LINE is in FILE, PID has ended, or 15 s have passed.
+wait_line() { # LINE FILE PID
+	local i
+	for ((i = 0; i < 300; i++)); do
+		grep -qF "$1" "$2" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
 # One flow on a fresh phone: sets result to "ok APDUS TO FROM AIR CARD
 # CERTS" (tab-separated; CERTS: certificate values the relying party got)
 # or "fail WHY". Not in a $(...) subshell: the phone it
 # starts must be known to pcscd-env.sh's cleanup.
 run_flow() { # MODULE PERSONA KBPS FLOW
-	local m=$1 persona=$2 kbps=$3 flow=$4 name=$1-$2-$3-$4 from=1 rc i
+	local m=$1 persona=$2 kbps=$3 flow=$4 name=$1-$2-$3-$4 from=1 rc
 	local log=$KZ_TMP/$name.jsonl out=$KZ_TMP/$name.out
 	# shellcheck disable=SC2086 # phone_opts is a word list
 	if [ "$flow" = retap ]; then
+		# The phone comes back when told to (SIGUSR2), not after a gap:
+		# only once the module has seen it leave is the next a new tap.
 		kz_start_phone --persona "$persona" --pki "$KZ_PKI" --kbps "$kbps" --log "$log" \
-			--taps 2 --tap-gap-ms 300 $phone_opts
+			--taps 2 --tap-gap-ms 60000 $phone_opts
 		"$flow_bin" --module "$(module_path "$m")" --flow retap --wait-ms 8000 >"$out" 2>&1 &
 		local flow_pid=$!
-		# Every APDU of the first tap is in the log once its line is out;
-		# then the phone leaves and comes back for the second.
-		for ((i = 0; i < 300; i++)); do
-			grep -q '"tap":1' "$out" 2>/dev/null && break
-			kill -0 $flow_pid 2>/dev/null || break
-			sleep 0.05
-		done
+		# Every APDU of the first tap is in the log once its line is out.
+		wait_line '"tap":1,"ok"' "$out" $flow_pid
 		from=$(($(wc -l <"$log") + 1))
 		kill -USR1 "$KZ_PHONE_PID" 2>/dev/null
+		wait_line '"left":true' "$out" $flow_pid
+		kill -USR2 "$KZ_PHONE_PID" 2>/dev/null
 		wait $flow_pid
 		rc=$?
 	else

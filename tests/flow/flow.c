@@ -12,8 +12,9 @@
  *
  * --flow retap (link-model.md flow 3): the auth flow, then, once the
  * phone has left the field and come back, the auth flow again in the same
- * process. The line of the first tap, {"tap":1,...}, tells whoever moves
- * the phone (the benchmark) that the first tap's APDUs are all sent.
+ * process. The line of the first tap, {"tap":1,"ok":...}, tells whoever
+ * moves the phone (the benchmark) that the first tap's APDUs are all sent;
+ * {"tap":1,"left":true}, that the module has seen the phone go.
  *
  * Tokens are found by label prefix: kazashi's ("JPKI User Authentication",
  * "JPKI Digital Signature") and OpenSC's ("JPKI (User Authentication PIN)",
@@ -281,9 +282,12 @@ static bool load(const char *path)
 }
 
 /* Flow 3: the auth flow on one tap, then again on the next tap of the same
- * phone, in the same process. One line per tap; the first is printed once
- * the first tap's flow is over (its session closed), so that whoever
- * moves the phone knows every APDU after that line belongs to the second. */
+ * phone, in the same process. One line per tap, and {"tap":1,"left":true}
+ * once the token has gone. Whoever moves the phone reads them: after the
+ * first line every APDU of the first tap is sent; after "left" the module
+ * has seen the phone go, and the phone may come back. (A phone back too
+ * soon may never be seen to leave: a module may take a quick removal and
+ * insertion for one card change.) */
 static bool retap(const flow_opts *opt, const char *const *label)
 {
 	for (int tap = 1; tap <= 2; tap++) {
@@ -306,6 +310,8 @@ static bool retap(const flow_opts *opt, const char *const *label)
 			    "{\"tap\":2,\"ok\":false,\"call\":\"wait for the phone to leave\"}\n");
 			return false;
 		}
+		printf("{\"tap\":1,\"left\":true}\n");
+		fflush(stdout);
 	}
 	return true;
 }

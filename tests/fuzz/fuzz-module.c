@@ -17,6 +17,9 @@
  * and verifies under the certificate the module showed in the same tap,
  * if it showed one; every call's APDUs are bounded.
  *
+ * KZ_FUZZ_LOG=FILE: the module's debug log and APDU trace go there (to
+ * read what happened when replaying a finding); /dev/null otherwise.
+ *
  * Seeds: KZ_FUZZ_RECORD=DIR KZ_FUZZ_PKI=PKI ./fuzz-module plays the visit
  * against the simulated phone (tests/sim) with that test PKI, writes the
  * settings byte and the phone's answers as one seed per persona and
@@ -309,11 +312,15 @@ static void tap(void)
 
 static void run(void)
 {
-	char words[128];
+	/* The log and trace code runs on what the phone said; to read it
+	 * when replaying a finding, KZ_FUZZ_LOG names a file. */
+	const char *log = getenv("KZ_FUZZ_LOG");
+	char words[4200];
 	snprintf(words, sizeof words,
 	         "certificate_cache=%s extended_apdu=%s log_level=debug apdu_trace=yes "
-	         "log_file=/dev/null",
-	         settings & SET_CACHE ? "yes" : "no", settings & SET_EXTENDED ? "yes" : "no");
+	         "log_file=%s",
+	         settings & SET_CACHE ? "yes" : "no", settings & SET_EXTENDED ? "yes" : "no",
+	         log != NULL && strlen(log) < 4000 ? log : "/dev/null");
 	CK_C_INITIALIZE_ARGS args = {.pReserved = words};
 	tap();
 	if (F->C_Initialize(&args) != CKR_OK)

@@ -117,16 +117,27 @@ def run_script(m, context, spec):
     print(json.dumps(result, ensure_ascii=False))
 
 
-def content_script(m, script):
-    """Run script in the page; a dialog being answered meanwhile (the
-    password prompt) only delays it."""
+def content_script(m, script, settling=False):
+    """Run script (which returns a value) in the page. A dialog that opens
+    meanwhile (a token password prompt, answered or cancelled by the test)
+    only delays it: WebDriver then answers "unexpected alert open", or null
+    for a script that a dialog interrupted; both are tried again."""
     deadline = time.monotonic() + m.timeout
     while True:
         try:
-            return m.call("WebDriver:ExecuteScript", {"script": script, "args": []})
+            result = m.call("WebDriver:ExecuteScript", {"script": script, "args": []})
+            if result is not None:
+                return result
         except MarionetteError as e:
-            if "unexpected alert open" not in str(e) or time.monotonic() > deadline:
+            # While a page is being replaced, evaluation in it may also
+            # fail outright (Firefox answers "javascript error ...
+            # evalInSandbox"): settling=True tries again then too.
+            if "unexpected alert open" not in str(e) and not settling:
                 raise
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise MarionetteError(f"no answer from the page within {m.timeout} s")
         time.sleep(0.1)
 
 
@@ -146,7 +157,9 @@ def navigate(m, url):
     quoted = urllib.parse.quote(url, safe="/")
     deadline = time.monotonic() + m.timeout
     while True:
-        uri, state = content_script(m, "return [document.documentURI, document.readyState];")
+        uri, state = content_script(
+            m, "return [document.documentURI, document.readyState];", settling=True
+        )
         if uri.startswith(url) and state == "complete":
             break
         # Error pages (about:neterror, about:certerror) stay "interactive".
