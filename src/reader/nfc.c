@@ -46,6 +46,7 @@
 #include "config.h"
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -363,6 +364,31 @@ static void add_device(nfc_backend *be, const char *connstring, size_t len)
 	KZ_DEBUG("nfc: device %s", d->connstring);
 }
 
+/* Whether asking libnfc can find anything: a device named in its
+ * environment or configuration, or a USB bus to scan. Without one, libnfc's
+ * USB scan only prints "Unable to find USB busses" on the application's
+ * stderr (containers, CI), at every module load. */
+static bool libnfc_may_find(void)
+{
+	if (getenv("LIBNFC_DEVICE") != NULL || getenv("LIBNFC_DEFAULT_DEVICE") != NULL)
+		return true;
+	if (access("/dev/bus/usb", F_OK) == 0)
+		return true;
+	FILE *f = fopen("/etc/nfc/libnfc.conf", "re");
+	char line[256];
+	bool named = false;
+	while (f != NULL && !named && fgets(line, sizeof(line), f) != NULL)
+		named = strncmp(line + strspn(line, " \t"), "device.connstring", 17) == 0;
+	if (f != NULL)
+		fclose(f);
+	DIR *d = named ? NULL : opendir("/etc/nfc/devices.d");
+	for (struct dirent *e; d != NULL && !named && (e = readdir(d)) != NULL;)
+		named = e->d_name[0] != '.';
+	if (d != NULL)
+		closedir(d);
+	return named;
+}
+
 /* options: connection strings separated by spaces or commas; none =
  * whatever libnfc's own configuration names or finds. */
 static void find_devices(nfc_backend *be, const char *options)
@@ -379,6 +405,10 @@ static void find_devices(nfc_backend *be, const char *options)
 	}
 	if (be->ndev > 0)
 		return;
+	if (!libnfc_may_find()) {
+		KZ_INFO("nfc: no device configured and no USB bus to scan");
+		return;
+	}
 	n = nfc_list_devices(be->ctx, found, NFC_DEVICES_MAX);
 	for (size_t i = 0; i < n; i++)
 		add_device(be, found[i], strnlen(found[i], sizeof(found[i])));
