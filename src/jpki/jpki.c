@@ -104,6 +104,12 @@ void jpki_card_init(jpki_card *c, kz_transport *link)
 
 /* The extended-length verdict is kept: it is a property of the card and
  * the link, not of the card's security state. */
+void jpki_card_forget_file(jpki_card *c)
+{
+	if (c != NULL)
+		c->selected_fid = -1;
+}
+
 void jpki_card_forget(jpki_card *c)
 {
 	if (c == NULL)
@@ -729,6 +735,12 @@ static kz_err verify_result(jpki_card *c, jpki_key key, uint16_t sw, int *tries_
 		c->verified[key] = true;
 		*tries_left = jpki_pin_max_tries(key); /* success resets the count */
 		return KZ_OK;
+	}
+	if (tries > jpki_pin_max_tries(key)) {
+		/* More tries than this PIN ever has: the card checked another
+		 * PIN (a file selected behind our back). Say so loudly. */
+		c->selected_fid = -1;
+		return KZ_E_PROTOCOL;
 	}
 	if (tries >= 0) {
 		*tries_left = tries;

@@ -63,6 +63,9 @@ typedef struct jpki_card {
 void jpki_card_init(jpki_card *c, kz_transport *link);
 /* Forget selection and verified state: the next call selects again. */
 void jpki_card_forget(jpki_card *c);
+/* Forget only which file is selected: another application sharing the
+ * card may have selected one since our last exchange. */
+void jpki_card_forget_file(jpki_card *c);
 
 /* Select the application (resets the card's security state: this is also
  * how a logout is done). KZ_E_NOT_FOUND when there is no JPKI AP. */

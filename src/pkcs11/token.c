@@ -54,6 +54,12 @@ static kz_err hold(kz_reader *r)
 		KZ_INFO("%s: the card was reset by another application", r->name);
 		jpki_card_forget(&t->card);
 		t->logged_in[0] = t->logged_in[1] = false;
+	} else if (e == KZ_OK && t->link->transport.shared) {
+		/* Another application may have selected another file since
+		 * our last transaction (OpenSC does, probing PIN tries): a
+		 * VERIFY sent to the file we believe selected could spend a
+		 * try of the other PIN. One SELECT per operation buys that. */
+		jpki_card_forget_file(&t->card);
 	}
 	if (e == KZ_E_REMOVED)
 		kz_token_leave(r, "the phone left the field");

@@ -1050,6 +1050,7 @@ static kz_err pcsc_connect(kz_backend *b, const char *reader, kz_link **out)
 	/* pcscd carries extended APDUs; whether the reader and the card do is
 	 * for the JPKI layer to find out. */
 	l->base.transport.extended_ok = true;
+	l->base.transport.shared = true;
 	l->base.transport.name = l->reader;
 	KZ_DEBUG("pcsc: connected to %s (T=%d)", full, proto == SCARD_PROTOCOL_T0 ? 0 : 1);
 	*out = &l->base;

@@ -34,6 +34,9 @@ typedef struct kz_transport {
 	size_t max_cmd;
 	size_t max_resp;
 	bool extended_ok;
+	/* Other applications may send APDUs between our transactions (PC/SC
+	 * shared access): what we believe is selected may no longer be. */
+	bool shared;
 	const char *name; /* reader name, for logs */
 } kz_transport;
 

@@ -5,7 +5,7 @@
 # its seed corpus (tests/fuzz/corpus-*) and prints the exec counts;
 # scripts/ci-fuzz.sh is the short run of CI. tests/fuzz/README.md says
 # how to replay a finding.
-EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/README.md \
+EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/README.md tests/fuzz/make-seeds.py \
 	tests/fuzz/corpus-apdu tests/fuzz/corpus-cert tests/fuzz/corpus-module
 
 if ENABLE_FUZZING

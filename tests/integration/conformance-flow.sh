@@ -38,13 +38,8 @@ names=(auth sign)
 # is libnfc's chatter, not the module's answer, and is kept out of the
 # error checks below.
 printf 'log_level = warning\n' >"$KZ_TMP/kazashi.conf"
-export KAZASHI_CONF=$KZ_TMP/kazashi.conf LIBNFC_LOG_LEVEL=0
+export KAZASHI_CONF=$KZ_TMP/kazashi.conf
 cd "$KZ_TMP" || kz_bail "no temp dir"
-
-kz_skip() {
-	kz_tap_n=$((kz_tap_n + 1))
-	echo "ok $kz_tap_n - $1 # SKIP $2"
-}
 
 # Lines that speak of a problem in pkcs11-tool's output. "No errors" is
 # its all-clear.
@@ -106,14 +101,17 @@ kz_ok "proxy: x-init-reserved reached the module (its log file)" \
 	grep -q "initialised" "$KZ_TMP/via-proxy.log"
 
 # --- the conformance programs, direct and through the proxy ---------------
-# Each assertion of theirs becomes one of ours; a skipped one stays skipped.
+# Each assertion of theirs becomes one of ours. The ones that need the
+# in-process phone (lockouts, taps) or a 3.0 interface skip themselves
+# here; they ran in-process in the unit suite, so they are not counted
+# again, only named in a comment.
 relay() {
 	local what=$1 file=$2 line name
 	while IFS= read -r line; do
 		case $line in
 		# cmocka 1.1 writes a skipped test as "not ok N # SKIP name".
 		"ok "*"# SKIP"* | "not ok "*"# SKIP"*)
-			kz_skip "$what: ${line##*# SKIP }" "the program skips it (in-process phone or 3.0 interface needed)" ;;
+			echo "# not relayed (in-process only): $what: ${line##*# SKIP }" ;;
 		"ok "*) kz_is "$what: ${line#ok * - }" ok ok ;;
 		"not ok "*)
 			name=${line#not ok * - }
@@ -128,10 +126,7 @@ for via in direct proxy; do
 	[ $via = proxy ] && m=$proxy
 	for prog in session login object sign; do
 		exe=$units/test-p11-$prog
-		if [ ! -x "$exe" ]; then
-			kz_skip "$via: test-p11-$prog" "not built (no cmocka)"
-			continue
-		fi
+		[ -x "$exe" ] || kz_bail "$exe is not built (cmocka missing?)"
 		KZ_P11_MODULE=$m KZ_P11_PROXY=$([ $via = proxy ] && echo 1) \
 			KZ_PERSONA=$persona KZ_PKI=$KZ_PKI CMOCKA_MESSAGE_OUTPUT=TAP \
 			"$exe" >"$via-$prog.tap" 2>"$via-$prog.err"

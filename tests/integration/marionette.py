@@ -11,9 +11,6 @@ Usage: marionette.py [--port N] [--timeout S] STEP...  where STEP is one of
   chrome:FILE[:ARG...] run FILE's JavaScript in the chrome (browser) context
                        with ARGs as arguments[]; print its result as JSON
   content:FILE[:ARG..] the same in the content (page) context
-  prompt:TEXT          wait for a user prompt (a dialog such as Firefox's
-                       token password prompt), print its message, type TEXT
-                       into it and accept it
   navigate:URL         load URL and wait for it (or its error page) to
                        finish loading; print "loaded: <document URI>"
   text:FILE            write the page's visible text (body.innerText) to FILE
@@ -22,6 +19,8 @@ Usage: marionette.py [--port N] [--timeout S] STEP...  where STEP is one of
   quit                 ask Firefox to quit
 All steps of one invocation share one WebDriver session. Every socket read
 has a deadline (--timeout), so a wedged browser fails the step, never hangs.
+(WebDriver's own dialog commands do not handle Firefox's password prompt,
+"promptPassword": rp-firefox.sh answers it from chrome context instead.)
 """
 
 import base64
@@ -184,18 +183,6 @@ def screenshot(m):
         time.sleep(0.2)
 
 
-def wait_prompt(m):
-    """The open user prompt's message, polling until one opens (bounded)."""
-    deadline = time.monotonic() + m.timeout
-    while True:
-        try:
-            return m.call("WebDriver:GetAlertText")
-        except MarionetteError as e:
-            if "no such alert" not in str(e) or time.monotonic() > deadline:
-                raise
-        time.sleep(0.1)
-
-
 def main(argv):
     port, timeout = 2828, 30.0
     steps = []
@@ -237,10 +224,6 @@ def main(argv):
             print("marionette: connected")
         elif verb in ("chrome", "content"):
             run_script(m, verb, arg)
-        elif verb == "prompt":
-            print(f"prompt: {wait_prompt(m)}")
-            m.call("WebDriver:SendAlertText", {"text": arg})
-            m.call("WebDriver:AcceptAlert")
         elif verb == "navigate":
             print(navigate(m, arg))
         elif verb == "text":

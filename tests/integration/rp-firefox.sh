@@ -93,10 +93,10 @@ if [ -f /etc/firefox/policies/policies.json ]; then
 	mount --bind policies.json /etc/firefox/policies/policies.json || kz_bail "cannot bind the policy file"
 else
 	dist=$(dirname "$(readlink -f "$firefox")")/distribution
-	mkdir -p dist
-	[ -d "$dist" ] && cp -a "$dist"/. dist/
-	cp policies.json dist/policies.json
 	[ -d "$dist" ] || kz_bail "no $dist to put the policy in"
+	mkdir -p dist
+	cp -a "$dist"/. dist/
+	cp policies.json dist/policies.json
 	mount --bind dist "$dist" || kz_bail "cannot bind-mount over $dist"
 fi
 
@@ -105,7 +105,7 @@ fi
 timeout 300 "$firefox" --marionette -remote-allow-system-access --no-remote \
 	--profile "$profile" about:blank >firefox.log 2>&1 &
 firefox_pid=$!
-KZ_PIDS+=($firefox_pid)
+KZ_PIDS+=("$firefox_pid")
 marionette wait >marionette-wait.txt 2>&1 || kz_bail "Firefox did not start: $(tail -n 5 firefox.log)"
 
 # Chrome-context scripts (Marionette runs each as a function body).
@@ -247,11 +247,16 @@ marionette "chrome:state.js:$auth_token" >state-end.txt 2>&1
 sign_prompts=$(json 'sum(1 for p in d["prompts"] if "('"$sign_token"')" in p["prompt"])' <state-end.txt)
 kz_note "Firefox asked for the $sign_token password $sign_prompts time(s) while picking client certificates (cancelled)"
 # KNOWN DEFECT (module, or its defaults): while NSS looks for client
-# certificates it logs in to every token that needs a login and does not
-# say its certificates are public (no CKO_PROFILE CKP_PUBLIC_CERTIFICATES_TOKEN,
-# no "friendly" flag). So every TLS client authentication prompts for the
-# digital-signature password too, a password with 5 tries that this use
-# never needs. See the report in docs/firefox.md.
+# certificates it logs in to every token that needs a login (CKF_LOGIN_REQUIRED)
+# unless the token counts as "friendly" (certificates public). The Digital
+# Signature token needs a login and its certificate is private, so every TLS
+# client authentication also prompts for the signature password, a password
+# with 5 tries that this use never needs (docs/firefox.md tells users to
+# cancel). Ways out, in the module: a setting that leaves the Digital
+# Signature slots out for a browser (certain: NSS never sees that token), or
+# a CKO_PROFILE object with CKP_PUBLIC_CERTIFICATES_TOKEN on that token (NSS
+# may then skip the login; to be checked with Firefox's NSS, and arguable
+# since that certificate is not public).
 kz_todo "Firefox does not ask for the $sign_token password during TLS client authentication" \
 	test "$sign_prompts" = 0
 

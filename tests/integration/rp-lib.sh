@@ -59,7 +59,8 @@ kz_note() {
 # rp_start [PHONE-ARGS...]: this test's pcscd, the test PKI and a simulated
 # Android phone in the field, APDUs logged to $KZ_TMP/apdu.jsonl; then cd
 # into $KZ_TMP and write PEM copies of the phone's certificates (auth.pem,
-# authca.pem, sign.pem, signca.pem, otherca.pem) and auth.pub, sign.pub.
+# authca.pem, sign.pem, signca.pem, otherca.pem), auth.pub, sign.pub, and
+# set auth_cn.
 rp_start() {
 	kz_start_pcscd || kz_bail "pcscd did not start"
 	kz_make_pki || kz_bail "no test PKI"
@@ -72,8 +73,7 @@ rp_start() {
 	done
 	openssl x509 -in auth.pem -pubkey -noout >auth.pub || kz_bail "no auth public key"
 	openssl x509 -in sign.pem -pubkey -noout >sign.pub || kz_bail "no sign public key"
-	# "C=JP, CN=0123456789ABC", as OpenSSL's -nameopt RFC2253-ish default prints it.
-	auth_subject=$(openssl x509 -in auth.pem -noout -subject -nameopt sep_comma_plus_space | sed 's/^subject= *//')
+	# The CN of the auth certificate: the phone's opaque identifier.
 	auth_cn=$(openssl x509 -in auth.pem -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= *//p')
 }
 

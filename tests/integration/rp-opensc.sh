@@ -23,7 +23,7 @@ kz_ok "-L: 4-digit PIN on one, 6-16 character password on the other" \
 	eval 'grep -q "pin min/max *: 4/4" slots.txt && grep -q "pin min/max *: 6/16" slots.txt'
 p11 "${auth[@]}" -M >mechs.txt
 for m in RSA-PKCS SHA1-RSA-PKCS SHA224-RSA-PKCS SHA256-RSA-PKCS SHA384-RSA-PKCS SHA512-RSA-PKCS; do
-	kz_ok "-M: $m" grep -q "^ *$m[ ,]" mechs.txt
+	kz_ok "-M: $m" grep -q "^ *${m}[ ,]" mechs.txt
 done
 kz_is "-M: no RSA-PSS (the phone pads PKCS#1 v1.5 itself)" 0 "$(grep -c 'PSS' mechs.txt)"
 

@@ -86,7 +86,7 @@ kz_ok "... TLS 1.2 negotiated" grep -q "Protocol  *: TLSv1.2" ossl-both-12.out
 kz_is "... and the server got the phone's certificate" "C=JP, CN=$auth_cn" "$(rp_client_subject ossl-both-12.out)"
 
 # --- GnuTLS (gnutls-cli through p11-kit) ------------------------------------
-gnutls=(env GNUTLS_PIN=$auth_pin gnutls-cli --x509cafile srvca.pem
+gnutls=(env "GNUTLS_PIN=$auth_pin" gnutls-cli --x509cafile srvca.pem
 	--x509certfile "$auth_cert_uri" --x509keyfile "$auth_key_uri" 127.0.0.1 -p)
 
 rp_request gnutls-13.out "${gnutls[@]}" 4413

@@ -107,7 +107,7 @@ static uint32_t rnd(void)
 	return H.rng = x;
 }
 
-static bool lie_applies(lie *l, int ins, size_t cmd_len, const uint8_t *cmd)
+static bool lie_applies(const lie *l, int ins, size_t cmd_len, const uint8_t *cmd)
 {
 	if (l->count == 0)
 		return false;
