@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # ci-tree.sh: sourced by scripts/ci-sanitizers.sh and scripts/ci-fuzz.sh.
 #
 #   ci_tree DIR CONFIGURE-ARGS...

@@ -21,6 +21,7 @@ void kz_config_defaults(kz_config *c)
 	c->log_level = KZ_LOG_WARN;
 	c->extended_apdu = true;
 	c->certificate_cache = true;
+	c->signature_token = true;
 }
 
 /* ASCII only, on purpose: <ctype.h> and strcasecmp follow the host
@@ -106,6 +107,8 @@ bool kz_config_set(kz_config *c, const char *key, const char *value)
 		return parse_bool(value, &c->extended_apdu);
 	if (same(key, "certificate_cache"))
 		return parse_bool(value, &c->certificate_cache);
+	if (same(key, "signature_token"))
+		return parse_bool(value, &c->signature_token);
 	if (same(key, "nfc"))
 		return parse_bool(value, &c->nfc);
 	if (same(key, "nfc_device"))

@@ -26,6 +26,10 @@ typedef struct kz_config {
 	 * re-tapped phone is spared its certificate read; "no" on shared
 	 * kiosks. docs/performance.md says what is kept and why. */
 	bool certificate_cache;
+	/* Offer the Digital Signature slots. "no" for programs that only
+	 * authenticate users: a browser then never asks for the signature
+	 * password while it looks for client certificates. */
+	bool signature_token;
 	bool nfc; /* use libnfc devices (builds with libnfc only) */
 	/* libnfc connection strings, separated by spaces or commas; "" =
 	 * those libnfc's own configuration names or finds. */

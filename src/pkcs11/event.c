@@ -18,8 +18,10 @@ static bool take_event(CK_SLOT_ID *slot)
 	for (size_t i = 0; i < kz_mod.reader_count; i++) {
 		kz_reader *r = kz_mod.readers[i];
 		for (int k = 0; k < JPKI_KEY_COUNT; k++) {
-			if (r->event[k]) {
-				r->event[k] = false;
+			bool pending = r->event[k];
+			r->event[k] = false;
+			/* A slot the configuration does not offer has no events. */
+			if (pending && kz_slot_find(KZ_SLOT_ID(i, k), NULL) != NULL) {
 				*slot = KZ_SLOT_ID(i, k);
 				return true;
 			}

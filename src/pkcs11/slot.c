@@ -107,10 +107,16 @@ void kz_slots_refresh(void)
 		refresh_backend(kz_mod.backends[i]);
 }
 
+/* Whether the configuration offers the slots of this key at all. */
+static bool offered(jpki_key key)
+{
+	return key != JPKI_KEY_SIGN || kz_mod.config.signature_token;
+}
+
 kz_reader *kz_slot_find(CK_SLOT_ID id, jpki_key *key)
 {
 	size_t index = id / JPKI_KEY_COUNT;
-	if (index >= kz_mod.reader_count)
+	if (index >= kz_mod.reader_count || !offered((jpki_key)(id % JPKI_KEY_COUNT)))
 		return NULL;
 	if (key != NULL)
 		*key = (jpki_key)(id % JPKI_KEY_COUNT);
@@ -153,6 +159,8 @@ CK_RV kz_slot_list(CK_BBOOL token_present, CK_SLOT_ID_PTR list, CK_ULONG_PTR cou
 		if (token_present && !r->token.present)
 			continue;
 		for (int k = 0; k < JPKI_KEY_COUNT; k++) {
+			if (!offered((jpki_key)k))
+				continue;
 			if (list != NULL && n < *count)
 				list[n] = KZ_SLOT_ID(i, k);
 			n++;
