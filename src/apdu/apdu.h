@@ -19,8 +19,8 @@ typedef struct kz_apdu {
 	uint8_t cla, ins, p1, p2;
 	const uint8_t *data; /* command data, NULL when lc == 0 */
 	size_t lc;           /* command data length */
-	size_t le;           /* expected response length: 0 none, 256 short max, 65536 extended max */
-	bool extended;       /* encode Lc/Le in extended form */
+	size_t le;     /* expected response length: 0 none, 256 short max, 65536 extended max */
+	bool extended; /* encode Lc/Le in extended form */
 } kz_apdu;
 
 /* Encode into out (capacity cap); *out_len gets the length.
@@ -30,27 +30,27 @@ kz_err kz_apdu_encode(const kz_apdu *a, uint8_t *out, size_t cap, size_t *out_le
 typedef struct kz_rapdu {
 	const uint8_t *data; /* points into the response buffer */
 	size_t len;
-	uint16_t sw;         /* SW1 << 8 | SW2 */
+	uint16_t sw; /* SW1 << 8 | SW2 */
 } kz_rapdu;
 
 /* Split a response into data and status word. KZ_E_PROTOCOL when shorter
  * than two bytes. */
 kz_err kz_apdu_split(const uint8_t *resp, size_t resp_len, kz_rapdu *out);
 
-#define KZ_SW_OK            0x9000
-#define KZ_SW_EOF_WARNING   0x6282 /* end of file reached before Le bytes */
-#define KZ_SW_WRONG_LENGTH  0x6700
-#define KZ_SW_SEC_NOT_SAT   0x6982
-#define KZ_SW_AUTH_BLOCKED  0x6983
-#define KZ_SW_REF_BLOCKED   0x6984
-#define KZ_SW_COND_NOT_SAT  0x6985
-#define KZ_SW_NOT_ALLOWED   0x6986
-#define KZ_SW_WRONG_DATA    0x6A80
-#define KZ_SW_FILE_NOT_FND  0x6A82
-#define KZ_SW_WRONG_P1P2    0x6A86
-#define KZ_SW_WRONG_OFFSET  0x6B00
-#define KZ_SW_INS_NOT_SUPP  0x6D00
-#define KZ_SW_CLA_NOT_SUPP  0x6E00
+#define KZ_SW_OK           0x9000
+#define KZ_SW_EOF_WARNING  0x6282 /* end of file reached before Le bytes */
+#define KZ_SW_WRONG_LENGTH 0x6700
+#define KZ_SW_SEC_NOT_SAT  0x6982
+#define KZ_SW_AUTH_BLOCKED 0x6983
+#define KZ_SW_REF_BLOCKED  0x6984
+#define KZ_SW_COND_NOT_SAT 0x6985
+#define KZ_SW_NOT_ALLOWED  0x6986
+#define KZ_SW_WRONG_DATA   0x6A80
+#define KZ_SW_FILE_NOT_FND 0x6A82
+#define KZ_SW_WRONG_P1P2   0x6A86
+#define KZ_SW_WRONG_OFFSET 0x6B00
+#define KZ_SW_INS_NOT_SUPP 0x6D00
+#define KZ_SW_CLA_NOT_SUPP 0x6E00
 
 /* 63Cx: a PIN check that failed or a tries query; returns x, or -1. */
 int kz_sw_tries_left(uint16_t sw);

@@ -34,6 +34,6 @@ void jpki_cert_clear(jpki_cert *cert);
 /* Check that sig is a valid PKCS#1 v1.5 signature of the DigestInfo (or raw
  * input) under the certificate's public key. KZ_OK or KZ_E_PROTOCOL. */
 kz_err jpki_cert_verify_raw(const jpki_cert *cert, const uint8_t *input, size_t input_len,
-			    const uint8_t *sig, size_t sig_len);
+                            const uint8_t *sig, size_t sig_len);
 
 #endif

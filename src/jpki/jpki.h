@@ -43,7 +43,7 @@ typedef enum jpki_model {
 	JPKI_MODEL_IPHONE,   /* JPKIAPIOSTOKEN: iPhone */
 } jpki_model;
 
-#define JPKI_TOKEN_INFO_LEN 32 /* the meaningful, space-padded ASCII part */
+#define JPKI_TOKEN_INFO_LEN 32  /* the meaningful, space-padded ASCII part */
 #define JPKI_SIGNATURE_LEN  256 /* RSA-2048 */
 /* The largest DigestInfo (or raw input) the card pads itself:
  * k - 11 for k = 256. */
@@ -73,8 +73,7 @@ kz_err jpki_select_app(jpki_card *c);
 
 /* Read the token-info EF: text gets the 32 ASCII bytes (NUL-terminated,
  * trailing spaces removed), model what it names. */
-kz_err jpki_read_token_info(jpki_card *c, char text[JPKI_TOKEN_INFO_LEN + 1],
-			    jpki_model *model);
+kz_err jpki_read_token_info(jpki_card *c, char text[JPKI_TOKEN_INFO_LEN + 1], jpki_model *model);
 
 /* Read a certificate EF whole. The DER length comes from its first bytes so
  * that nothing past the end is asked for. *der is malloc'ed; free() it.
@@ -110,8 +109,7 @@ kz_err jpki_pin_tries(jpki_card *c, jpki_key key, int *tries);
  * *tries_left = 0; -1 when the answer says nothing of the tries (transport
  * errors, KZ_E_PIN_LENGTH for a 6700, ...). tries_left may be NULL.
  * Never retried. */
-kz_err jpki_verify(jpki_card *c, jpki_key key, const uint8_t *pin, size_t pin_len,
-		   int *tries_left);
+kz_err jpki_verify(jpki_card *c, jpki_key key, const uint8_t *pin, size_t pin_len, int *tries_left);
 
 /* CHANGE REFERENCE DATA after a VERIFY of the same PIN in this tap. */
 kz_err jpki_change_pin(jpki_card *c, jpki_key key, const uint8_t *new_pin, size_t new_len);
@@ -120,8 +118,8 @@ kz_err jpki_change_pin(jpki_card *c, jpki_key key, const uint8_t *new_pin, size_
  * most JPKI_SIGN_INPUT_MAX bytes); the card pads (PKCS#1 v1.5 type 1).
  * sig must hold JPKI_SIGNATURE_LEN bytes. KZ_E_SECURITY when the PIN is not
  * verified. */
-kz_err jpki_sign(jpki_card *c, jpki_key key, const uint8_t *input, size_t input_len,
-		 uint8_t *sig, size_t *sig_len);
+kz_err jpki_sign(jpki_card *c, jpki_key key, const uint8_t *input, size_t input_len, uint8_t *sig,
+                 size_t *sig_len);
 
 /* One command and its response, as every operation above sends it:
  * encoded, checked against the link's max_cmd (KZ_E_DATA_LEN), traced with

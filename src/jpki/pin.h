@@ -19,6 +19,6 @@ size_t jpki_pin_max_len(jpki_key key);
  * KZ_E_PIN_LENGTH for a wrong length, KZ_E_PIN_FORMAT for a character that
  * cannot be in it (auth: not a digit; sign: not A-Z0-9 after upper-casing). */
 kz_err jpki_pin_normalise(jpki_key key, const uint8_t *pin, size_t len,
-			  uint8_t out[JPKI_PIN_MAX_LEN], size_t *out_len);
+                          uint8_t out[JPKI_PIN_MAX_LEN], size_t *out_len);
 
 #endif

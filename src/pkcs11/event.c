@@ -9,7 +9,7 @@
 #include "pkcs11/slot.h"
 #include "util/log.h"
 
-#define KZ_WAIT_SLICE_MS 500 /* longest wait in a back end: bounds a missed cancel */
+#define KZ_WAIT_SLICE_MS  500 /* longest wait in a back end: bounds a missed cancel */
 #define KZ_WAIT_SHARED_MS 200 /* each back end's turn when there are several */
 
 /* The first slot with an event not yet reported; clears its flag. */

@@ -8,7 +8,7 @@
 
 CK_RV kz_login(kz_session *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len);
 CK_RV kz_logout(kz_session *s);
-CK_RV kz_set_pin(kz_session *s, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len,
-		 CK_UTF8CHAR_PTR new_pin, CK_ULONG new_len);
+CK_RV kz_set_pin(kz_session *s, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len, CK_UTF8CHAR_PTR new_pin,
+                 CK_ULONG new_len);
 
 #endif

@@ -8,21 +8,21 @@
 /* The card pads PKCS#1 v1.5 itself and takes a DigestInfo; every
  * mechanism reduces to that. No PSS: the application cannot do it. */
 static const kz_mech mechanisms[] = {
-	{CKM_RSA_PKCS, NULL},
-	{CKM_SHA1_RSA_PKCS, "SHA1"},
-	{CKM_SHA224_RSA_PKCS, "SHA224"},
-	{CKM_SHA256_RSA_PKCS, "SHA256"},
-	{CKM_SHA384_RSA_PKCS, "SHA384"},
-	{CKM_SHA512_RSA_PKCS, "SHA512"},
+    {CKM_RSA_PKCS, NULL},
+    {CKM_SHA1_RSA_PKCS, "SHA1"},
+    {CKM_SHA224_RSA_PKCS, "SHA224"},
+    {CKM_SHA256_RSA_PKCS, "SHA256"},
+    {CKM_SHA384_RSA_PKCS, "SHA384"},
+    {CKM_SHA512_RSA_PKCS, "SHA512"},
 };
 
 static const CK_MECHANISM_TYPE mechanism_types[] = {
-	CKM_RSA_PKCS,        CKM_SHA1_RSA_PKCS,   CKM_SHA224_RSA_PKCS,
-	CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS,
+    CKM_RSA_PKCS,        CKM_SHA1_RSA_PKCS,   CKM_SHA224_RSA_PKCS,
+    CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS,
 };
 
 _Static_assert(KZ_ARRAY_LEN(mechanisms) == KZ_ARRAY_LEN(mechanism_types),
-	       "one type per mechanism row");
+               "one type per mechanism row");
 
 const kz_mech *kz_mech_find(CK_MECHANISM_TYPE type)
 {

@@ -110,7 +110,7 @@ static CK_RV card_input(kz_sign_op *op, uint8_t *out, size_t *out_len)
  * the certificate is already known, verifies under its key: a lying phone
  * must not make a relying party send garbage. */
 static CK_RV check_signature(kz_session *s, const uint8_t *in, size_t in_len, const uint8_t *sig,
-			     size_t sig_len)
+                             size_t sig_len)
 {
 	const kz_cached_cert *c = &s->reader->token.cert[s->key];
 	if (!c->loaded)
@@ -118,7 +118,7 @@ static CK_RV check_signature(kz_session *s, const uint8_t *in, size_t in_len, co
 	if (sig_len * 8 != c->cert.key_bits ||
 	    jpki_cert_verify_raw(&c->cert, in, in_len, sig, sig_len) != KZ_OK) {
 		KZ_ERROR("%s: the phone's signature does not verify under its certificate",
-			 s->reader->name);
+		         s->reader->name);
 		return CKR_DEVICE_ERROR;
 	}
 	return CKR_OK;
@@ -165,8 +165,7 @@ static CK_RV finish(kz_session *s, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 	return rv;
 }
 
-CK_RV kz_sign(kz_session *s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
-	      CK_ULONG_PTR sig_len)
+CK_RV kz_sign(kz_session *s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 {
 	kz_sign_op *op = &s->sign;
 	if (!op->active)

@@ -7,8 +7,7 @@
 #include "pkcs11/session.h"
 
 CK_RV kz_sign_init(kz_session *s, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key);
-CK_RV kz_sign(kz_session *s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
-	      CK_ULONG_PTR sig_len);
+CK_RV kz_sign(kz_session *s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len);
 CK_RV kz_sign_update(kz_session *s, CK_BYTE_PTR data, CK_ULONG len);
 CK_RV kz_sign_final(kz_session *s, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len);
 void kz_sign_reset(kz_sign_op *op);

@@ -28,7 +28,7 @@ typedef struct kz_transport {
 	 * the capacity on entry and the length on return. KZ_E_REMOVED when
 	 * the card left; never blocks longer than the back end's timeout. */
 	kz_err (*transmit)(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
-			   size_t *resp_len);
+	                   size_t *resp_len);
 	void *ctx;
 	/* What the link can carry at all (libnfc: short APDUs, 262/258 bytes). */
 	size_t max_cmd;

@@ -31,6 +31,6 @@ void kz_log(kz_log_level level, const char *fmt, ...) __attribute__((format(prin
 /* Trace one exchange when the APDU trace is on. The body of VERIFY (INS 20)
  * and CHANGE REFERENCE DATA (INS 24) is printed as asterisks. */
 void kz_log_apdu(const char *reader, const uint8_t *cmd, size_t cmd_len, const uint8_t *resp,
-		 size_t resp_len);
+                 size_t resp_len);
 
 #endif

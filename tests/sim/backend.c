@@ -156,7 +156,7 @@ static void sim_cancel(kz_backend *b)
 }
 
 static kz_err sim_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
-			   size_t *resp_len)
+                           size_t *resp_len)
 {
 	sim_link *l = ctx;
 	kz_err e = KZ_OK;
@@ -202,12 +202,12 @@ static kz_err sim_connect(kz_backend *b, const char *reader, kz_link **out)
 	}
 	l->base.ops = &sim_backend_ops;
 	l->base.transport = (kz_transport){
-		.transmit = sim_transmit,
-		.ctx = l,
-		.max_cmd = 4 + 3 + 65535 + 2,
-		.max_resp = SIM_RESP_MAX,
-		.extended_ok = true,
-		.name = SIM_READER_NAME,
+	    .transmit = sim_transmit,
+	    .ctx = l,
+	    .max_cmd = 4 + 3 + 65535 + 2,
+	    .max_resp = SIM_RESP_MAX,
+	    .extended_ok = true,
+	    .name = SIM_READER_NAME,
 	};
 	*out = &l->base;
 	return KZ_OK;
@@ -240,15 +240,15 @@ static void sim_disconnect(kz_link *l)
 }
 
 const kz_backend_ops sim_backend_ops = {
-	.name = "sim",
-	.open = sim_open,
-	.close = sim_close,
-	.list = sim_list,
-	.wait = sim_wait,
-	.cancel = sim_cancel,
-	.connect = sim_connect,
-	.begin = sim_begin,
-	.end = sim_end,
-	.present = sim_present,
-	.disconnect = sim_disconnect,
+    .name = "sim",
+    .open = sim_open,
+    .close = sim_close,
+    .list = sim_list,
+    .wait = sim_wait,
+    .cancel = sim_cancel,
+    .connect = sim_connect,
+    .begin = sim_begin,
+    .end = sim_end,
+    .present = sim_present,
+    .disconnect = sim_disconnect,
 };

@@ -19,7 +19,7 @@ extern const kz_backend_ops sim_backend_ops;
  * (fuzzers, hostile-answer tests). The function returns false when the
  * phone is gone; it must fit at most *resp_len bytes. */
 typedef bool (*sim_answer_fn)(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
-			      size_t *resp_len);
+                              size_t *resp_len);
 void sim_backend_use_phone(sim_phone *phone);
 void sim_backend_use_function(sim_answer_fn fn, void *ctx);
 
