@@ -278,6 +278,29 @@ static void test_device_removed(void **state)
 	p11t_login(h2, P11T_AUTH);
 }
 
+/* signature_token = no (pReserved words here): the Digital Signature slot
+ * is neither listed, nor valid, nor reported by slot events. */
+static void test_signature_token_off(void **state)
+{
+	(void)state;
+	p11t_need_control();
+	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK,
+	                             .pReserved = (CK_VOID_PTR) "signature_token=no"};
+	assert_int_equal(F->C_Finalize(NULL), CKR_OK);
+	assert_int_equal(F->C_Initialize(&args), CKR_OK);
+	CK_SLOT_ID slots[4];
+	CK_ULONG n = 4;
+	assert_int_equal(F->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(slots[0], T.slot[P11T_AUTH]);
+	CK_SLOT_INFO si;
+	assert_int_equal(F->C_GetSlotInfo(T.slot[P11T_SIGN], &si), CKR_SLOT_ID_INVALID);
+	CK_SLOT_ID ev;
+	assert_int_equal(F->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL), CKR_OK);
+	assert_int_equal(ev, T.slot[P11T_AUTH]);
+	assert_int_equal(F->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL), CKR_NO_EVENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +317,7 @@ int main(void)
 	    P11T_BOTH(test_not_supported),
 	    P11T_BOTH(test_legacy),
 	    P11T_BOTH(test_device_removed),
+	    P11T_BOTH(test_signature_token_off),
 	};
 	return p11t_run("p11-session", tests, KZ_ARRAY_LEN(tests));
 }
