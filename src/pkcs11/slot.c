@@ -136,6 +136,10 @@ void kz_slots_free(void)
 {
 	for (size_t i = 0; i < kz_mod.reader_count; i++) {
 		kz_reader *r = kz_mod.readers[i];
+		/* A PIN left verified would let any local PC/SC client sign
+		 * until the phone leaves: make the card forget it. */
+		if (r->token.present && (r->token.logged_in[0] || r->token.logged_in[1]))
+			(void)kz_token_reset_security(r);
 		if (r->token.present)
 			kz_token_leave(r, "finalising");
 		free(r);

@@ -238,6 +238,12 @@ void kz_log_apdu(const char *reader, const uint8_t *cmd, size_t cmd_len, const u
 			redact_from = data_offset(cmd, cmd_len);
 		log_hex(reader, ">", cmd, cmd_len, redact_from);
 	}
-	if (resp != NULL)
+	if (resp == NULL)
+		return;
+	/* No honest answer to VERIFY or CHANGE carries data; one that does
+	 * may be a phone echoing the PIN: only its status word is shown. */
+	if (cmd != NULL && cmd_len >= 2 && is_secret_ins(cmd[1]) && resp_len > 2)
+		log_hex(reader, "< (data hidden)", resp + resp_len - 2, 2, 0);
+	else
 		log_hex(reader, "<", resp, resp_len, 0);
 }

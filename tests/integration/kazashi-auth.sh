@@ -5,14 +5,7 @@
 # tries left, blocked PIN, an untrusted and a revoked certificate, the
 # phone leaving mid-flow, nobody tapping), and that no failure the tool can
 # foresee costs a try.
-top_srcdir=${srcdir:-.}
-. "$top_srcdir/tests/integration/pcscd-env.sh"
-. "$top_srcdir/tests/integration/tap.sh"
-. "$top_srcdir/tests/integration/kazashi-common.sh"
-
-kz_start_pcscd || kz_bail "pcscd did not start"
-kz_make_pki || kz_bail "no test PKI"
-cd "$KZ_TMP" || kz_bail "no temp dir"
+. "${srcdir:-.}/tests/integration/kazashi-common.sh"
 ca=(--ca "$KZ_PKI/authca.der")
 openssl x509 -inform DER -in "$KZ_PKI/authca.der" -out authca.pem || kz_bail "no PEM CA"
 kz_make_crl clean authca || kz_bail "no CRL"

@@ -1,5 +1,12 @@
-# kazashi-common.sh: what the kazashi command's integration tests share.
-# Sourced after pcscd-env.sh and tap.sh; not a test itself.
+# kazashi-common.sh: what the kazashi command's integration tests share;
+# not a test itself. Source it first thing, as pcscd-env.sh (which it
+# sources, with tap.sh) must be:
+#
+#   #!/bin/bash
+#   . "${srcdir:-.}/tests/integration/kazashi-common.sh"
+#
+# The test then runs in $KZ_TMP, with this test's pcscd up and the test
+# PKI made, and has:
 #
 #   kz_tool NAME ARGS...   run `kazashi --module $module ARGS`; stdout in
 #                          $KZ_TMP/NAME.out, stderr in NAME.err, status in $rc
@@ -10,11 +17,17 @@
 #   kz_make_crl NAME CA [CERT]  a CRL by CA (from $KZ_PKI), revoking CERT
 #                          when given, as $KZ_TMP/NAME.crl.pem
 
+. "${srcdir:-.}/tests/integration/pcscd-env.sh"
+. "$srcdir/tests/integration/tap.sh"
+
 module=${KZ_MODULE:-${top_builddir:-.}/src/.libs/kazashi-pkcs11.so}
 tool=${KZ_TOOL:-${top_builddir:-.}/src/tools/kazashi}
 [ -r "$module" ] || kz_bail "no module at $module"
 [ -x "$tool" ] || kz_bail "no kazashi command at $tool"
 apdu_log=$KZ_TMP/apdu.jsonl
+kz_start_pcscd || kz_bail "pcscd did not start"
+kz_make_pki || kz_bail "no test PKI"
+cd "$KZ_TMP" || kz_bail "no temp dir"
 
 # A command that waits for a tap that never comes must fail the test, not
 # hang it.

@@ -5,14 +5,7 @@
 # certificate itself; with --ca/--crl only a genuine, unrevoked one; and
 # every failure with its exit status: wrong password, lockout, the phone
 # leaving mid-flow.
-top_srcdir=${srcdir:-.}
-. "$top_srcdir/tests/integration/pcscd-env.sh"
-. "$top_srcdir/tests/integration/tap.sh"
-. "$top_srcdir/tests/integration/kazashi-common.sh"
-
-kz_start_pcscd || kz_bail "pcscd did not start"
-kz_make_pki || kz_bail "no test PKI"
-cd "$KZ_TMP" || kz_bail "no temp dir"
+. "${srcdir:-.}/tests/integration/kazashi-common.sh"
 kz_make_crl revoked signca sign || kz_bail "no CRL revoking the signature certificate"
 kz_make_crl clean signca || kz_bail "no CRL"
 # The holder data as the test PKI wrote it, read back by OpenSSL alone.

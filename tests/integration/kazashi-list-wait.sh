@@ -2,14 +2,7 @@
 # `kazashi list` and `kazashi wait`, the command's manners (--help for
 # every subcommand, a sentence and an exit status for every misuse), and
 # `auth` waiting for a tap that comes after it started.
-top_srcdir=${srcdir:-.}
-. "$top_srcdir/tests/integration/pcscd-env.sh"
-. "$top_srcdir/tests/integration/tap.sh"
-. "$top_srcdir/tests/integration/kazashi-common.sh"
-
-kz_start_pcscd || kz_bail "pcscd did not start"
-kz_make_pki || kz_bail "no test PKI"
-cd "$KZ_TMP" || kz_bail "no temp dir"
+. "${srcdir:-.}/tests/integration/kazashi-common.sh"
 
 # --- manners ------------------------------------------------------------------
 kz_tool help --help

@@ -2,14 +2,7 @@
 # `kazashi change-pin auth|sign`: values form-checked before anything is
 # sent, the change made and usable, a wrong current value with its tries,
 # lockout, and the phone leaving while the change is made.
-top_srcdir=${srcdir:-.}
-. "$top_srcdir/tests/integration/pcscd-env.sh"
-. "$top_srcdir/tests/integration/tap.sh"
-. "$top_srcdir/tests/integration/kazashi-common.sh"
-
-kz_start_pcscd || kz_bail "pcscd did not start"
-kz_make_pki || kz_bail "no test PKI"
-cd "$KZ_TMP" || kz_bail "no temp dir"
+. "${srcdir:-.}/tests/integration/kazashi-common.sh"
 ca=(--ca "$KZ_PKI/authca.der")
 
 kz_fresh_phone --persona android

@@ -3,14 +3,7 @@
 # `openssl cms -verify` accepts (DER and PEM, to a file and to stdout), that
 # fail to verify over other content, and every failure with its exit status
 # and no signature file left behind.
-top_srcdir=${srcdir:-.}
-. "$top_srcdir/tests/integration/pcscd-env.sh"
-. "$top_srcdir/tests/integration/tap.sh"
-. "$top_srcdir/tests/integration/kazashi-common.sh"
-
-kz_start_pcscd || kz_bail "pcscd did not start"
-kz_make_pki || kz_bail "no test PKI"
-cd "$KZ_TMP" || kz_bail "no temp dir"
+. "${srcdir:-.}/tests/integration/kazashi-common.sh"
 for ca in authca signca; do
 	openssl x509 -inform DER -in "$KZ_PKI/$ca.der" -out "$ca.pem" || kz_bail "no $ca.pem"
 done

@@ -26,6 +26,9 @@ EXTRA_DIST += $(integration_tests) \
 	tests/integration/pkcs11-tool-flow.sh \
 	tests/integration/conformance-flow.sh \
 	tests/integration/taps-flow.sh \
+	tests/integration/events-flow.sh \
+	tests/integration/test-env.sh \
+	tests/integration/transport-env.sh \
 	tests/integration/pcscd-env.sh \
 	tests/integration/tap.sh \
 	tests/integration/rp-lib.sh \
@@ -45,7 +48,6 @@ integration_tests += \
 endif
 EXTRA_DIST += \
 	tests/integration/nfc-env.sh \
-	tests/integration/nfc-taps-flow.sh \
 	tests/integration/nfc-pkcs11-tool-card.sh \
 	tests/integration/nfc-pkcs11-tool-android.sh \
 	tests/integration/nfc-taps-card.sh \

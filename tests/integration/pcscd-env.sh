@@ -13,13 +13,13 @@
 #   pkcs11-tool --module ... -L       # the test itself
 #   kz_stop_phone                     # the phone leaves the field
 #
-# Functions (each fails the test, exit 99, with a message, if it cannot do
-# what it says):
+# Functions, besides test-env.sh's kz_bg, kz_make_pki, kz_phone_leave and
+# kz_phone_return (each fails the test, exit 99, with a message, if it
+# cannot do what it says):
 #   kz_start_pcscd [ARGS]  pcscd -f -a [ARGS] (e.g. `-c EMPTY-FILE` for a
 #                          pcscd with no reader); log $KZ_TMP/pcscd.log;
 #                          returns once its socket exists (at most 5 s)
 #   kz_stop_pcscd          stop it (to test a module that outlives pcscd)
-#   kz_make_pki            tests/sim/make-pki.sh into $KZ_PKI, once per test
 #   kz_start_phone ARGS    $KZ_PHONE_SIM --port 35963 ARGS in the background
 #                          (log $KZ_TMP/phone-N.log, pid $KZ_PHONE_PID);
 #                          returns once pcscd sees a card in $KZ_READER
@@ -27,26 +27,16 @@
 #   kz_stop_phone          kill that phone; returns once the card is gone
 #   kz_wait_card yes|no [SECONDS] [READER]   until a card is / is not there
 #   kz_card_state READER   prints Yes, No, or nothing (no such reader)
-#   kz_bg NAME CMD ARGS    any other background process, log $KZ_TMP/NAME.log,
-#                          killed at exit (pid $KZ_BG_PID)
-# Do not set an EXIT trap of your own: it would replace the cleanup. Bash
-# runs a trap only when the foreground command ends, so run anything long
-# as `CMD & wait $!` if a TERM from the harness must clean up at once.
+# Do not set an EXIT trap of your own: it would replace the cleanup.
 #
-# What it does:
-#  - Re-executes the calling script inside `unshare -mn` (new mount and
-#    network namespaces) with a tmpfs on /run/pcscd and its own loopback.
-#    pcscd insists on one instance per /run/pcscd/pcscd.pid and vpcd listens
-#    on fixed TCP ports 35963/35964, so without this two tests running at
-#    once (make -j check) would fight over both. Inside, the test talks to its
-#    own pcscd only; the host's pcscd, if any, is untouched.
-#    KZ_PCSCD_NS=1 in the environment marks "already inside".
-#  - Makes a per-test temporary directory, $KZ_TMP, holding every log and
-#    the PKI.
-#  - On EXIT (success, failure, or INT/TERM/HUP) kills every process it
-#    started, prints the tail of every log if the test failed, and removes
-#    $KZ_TMP (kept if KZ_KEEP_TMP=1). The namespaces vanish with their last
-#    process, taking the tmpfs with them.
+# What it does (test-env.sh): re-executes the calling script inside
+# `unshare -mn` (new mount and network namespaces) with a tmpfs on
+# /run/pcscd and its own loopback. pcscd insists on one instance per
+# /run/pcscd/pcscd.pid and vpcd listens on fixed TCP ports 35963/35964, so
+# without this two tests running at once (make -j check) would fight over
+# both. Inside, the test talks to its own pcscd only; the host's pcscd, if
+# any, is untouched. KZ_PCSCD_NS=1 in the environment marks "already
+# inside". Then $KZ_TMP, and the cleanup at EXIT (see test-env.sh).
 #
 # Exit codes: 77 (skip) only when namespaces cannot be created at all (not
 # root, no unshare); the reason is printed. Anything else that goes wrong is
@@ -65,114 +55,24 @@ if [ -z "${BASH_VERSION:-}" ]; then
 	echo "pcscd-env.sh: must be sourced from bash" >&2
 	exit 99
 fi
+kz_env=pcscd-env.sh kz_ns_flags=-mn kz_ns_marker=KZ_PCSCD_NS kz_tmp_prefix=kazashi-test
+# shellcheck source=tests/integration/test-env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/test-env.sh"
 
-kz_die() {
-	echo "pcscd-env.sh: $*" >&2
-	exit 99
-}
-
-# ---- 1. enter the private namespaces ------------------------------------
-if [ "${KZ_PCSCD_NS:-}" != 1 ]; then
-	# Probe first: a failed `exec unshare` would exit 1, which the test
-	# harness would read as a failure rather than "cannot run here".
-	if ! command -v unshare >/dev/null 2>&1; then
-		echo "pcscd-env.sh: SKIP: unshare(1) is not installed" >&2
-		exit 77
-	fi
-	if ! kz_err=$(unshare -mn true 2>&1); then
-		echo "pcscd-env.sh: SKIP: cannot create mount+network namespaces: $kz_err" >&2
-		exit 77
-	fi
-	export KZ_PCSCD_NS=1
-	# unshare without --fork execs in place: the test harness keeps
-	# waiting on the same pid. Mount and loopback are set up by the
-	# re-executed script (below), where failures are hard errors.
-	# shellcheck disable=SC2093 # the line after only runs if exec fails
-	exec unshare -mn -- "$BASH" "$0" "$@"
-	kz_die "exec unshare failed"
-fi
-
-if [ "${KZ_PCSCD_NS_READY:-}" != 1 ]; then
-	mkdir -p /run/pcscd || kz_die "cannot create /run/pcscd"
-	# unshare(1) makes the new mount namespace private, so this tmpfs is
-	# seen by this test's processes only.
-	mount -t tmpfs -o mode=0755 tmpfs /run/pcscd || kz_die "cannot mount a tmpfs on /run/pcscd"
-	ip link set lo up || kz_die "cannot bring up the loopback interface"
-	export KZ_PCSCD_NS_READY=1
-fi
-
-# ---- 2. per-test state ----------------------------------------------------
-# Absolute paths: tests like to cd into $KZ_TMP.
-if [ -z "${srcdir:-}" ]; then
-	srcdir=$(dirname "${BASH_SOURCE[0]}")/../..
-fi
-srcdir=$(cd "$srcdir" && pwd) || kz_die "cannot find srcdir"
-top_builddir=$(cd "${top_builddir:-.}" && pwd) || kz_die "cannot find top_builddir"
 : "${KZ_PHONE_SIM:=$top_builddir/tests/sim/kazashi-phone-sim}"
 case $KZ_PHONE_SIM in
 /*) ;;
 *) KZ_PHONE_SIM=$PWD/$KZ_PHONE_SIM ;;
 esac
-export srcdir top_builddir KZ_PHONE_SIM
+export KZ_PHONE_SIM
 
-KZ_TMP=$(mktemp -d "${TMPDIR:-/tmp}/kazashi-test.XXXXXX") || kz_die "cannot make a temporary directory"
-KZ_PKI=$KZ_TMP/pki
-export KZ_TMP KZ_PKI
-
-KZ_PIDS=()        # every background process started here, oldest first
-KZ_PHONE_PID=     # the most recently started phone
-KZ_PHONE_N=0      # phones started so far (names their logs)
 KZ_PCSCD_PID=
 
 # The vpcd reader the phone's port 35963 feeds (35964 feeds "... 00 01").
 KZ_READER="Virtual PCD 00 00"
 export KZ_READER
 
-kz_cleanup() {
-	local rc=$? pid i f
-	# The test may run under set -e: nothing here may end the cleanup early.
-	set +e
-	trap - EXIT INT TERM HUP
-	# Newest first: phones before pcscd, so that pcscd sees the card
-	# leave rather than its reader vanish under a connected card.
-	for ((i = ${#KZ_PIDS[@]} - 1; i >= 0; i--)); do
-		kill "${KZ_PIDS[i]}" 2>/dev/null
-	done
-	for pid in "${KZ_PIDS[@]}"; do
-		# Give each 2 s to go, then insist: a wedged child must not
-		# keep the harness waiting on its inherited stdout.
-		for ((i = 0; i < 20; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
-		# Show what the daemons said: the harness keeps only our output.
-		for f in "$KZ_TMP"/*.log; do
-			[ -f "$f" ] || continue
-			echo "---- $(basename "$f") (last 40 lines) ----" >&2
-			# kz_card_state's opensc-tool asks vpcd for reader
-			# features on every look; vpcd has none and pcscd logs
-			# that each time. Keep it out of the way.
-			grep -v 'IFDControl() Card not transacted' "$f" | tail -n 40 >&2
-		done
-	fi
-	if [ "${KZ_KEEP_TMP:-}" = 1 ]; then
-		echo "pcscd-env.sh: kept $KZ_TMP" >&2
-	else
-		rm -rf "$KZ_TMP"
-	fi
-	exit "$rc"
-}
-trap kz_cleanup EXIT
-# A signal must still run the EXIT trap (bash does not on its own).
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-# ---- 3. helpers for the tests ----------------------------------------------
+# ---- the PC/SC helpers --------------------------------------------------
 
 # kz_card_state READER: prints Yes or No (card in READER), or nothing if the
 # reader is not listed. opensc-tool only lists: it does not connect, so it
@@ -182,16 +82,6 @@ kz_card_state() {
 	{ opensc-tool -l 2>/dev/null || true; } | awk -v r="$1" '
 		$1 ~ /^[0-9]+$/ && length($0) >= length(r) &&
 		substr($0, length($0) - length(r) + 1) == r { print $2; exit }'
-}
-
-# kz_bg NAME CMD [ARGS...]: run CMD in the background, output to
-# $KZ_TMP/NAME.log, killed at exit. Sets KZ_BG_PID.
-kz_bg() {
-	local name=$1
-	shift
-	"$@" >>"$KZ_TMP/$name.log" 2>&1 </dev/null &
-	KZ_BG_PID=$!
-	KZ_PIDS+=("$KZ_BG_PID")
 }
 
 # kz_wait_card yes|no [SECONDS] [READER]: until a card is (or is not) in
@@ -242,13 +132,6 @@ kz_stop_pcscd() {
 	kill "$KZ_PCSCD_PID" 2>/dev/null || true
 	wait "$KZ_PCSCD_PID" 2>/dev/null || true
 	KZ_PCSCD_PID=
-}
-
-# kz_make_pki: the test PKI in $KZ_PKI, made once per test.
-kz_make_pki() {
-	[ -f "$KZ_PKI/sign.der" ] && return 0
-	sh "$srcdir/tests/sim/make-pki.sh" "$KZ_PKI" >"$KZ_TMP/make-pki.log" 2>&1 ||
-		kz_die "make-pki.sh failed: $(tail -n 5 "$KZ_TMP/make-pki.log")"
 }
 
 # kz_start_phone [ARGS...]: start the simulated phone against vpcd's first

@@ -6,34 +6,20 @@
 # that costs exactly one. KZ_TRANSPORT=nfc runs the same through the real
 # libnfc and an emulated PN532 instead, with no pcscd (nfc-env.sh).
 persona=${1:?persona}
-top_srcdir=${srcdir:-.}
-if [ "${KZ_TRANSPORT:-pcsc}" = nfc ]; then
-	. "$top_srcdir/tests/integration/nfc-env.sh"
-else
-	. "$top_srcdir/tests/integration/pcscd-env.sh"
-fi
-. "$top_srcdir/tests/integration/tap.sh"
+. "${srcdir:-.}/tests/integration/transport-env.sh"
 
-module=${KZ_MODULE:-${top_builddir:-.}/src/.libs/kazashi-pkcs11.so}
-[ -r "$module" ] || kz_bail "no module at $module"
 apdu_log=$KZ_TMP/apdu.jsonl
 auth=(--token-label "JPKI User Authentication")
 sign=(--token-label "JPKI Digital Signature")
 auth_pin=1234
 sign_pin=ABC123
 
-if [ "${KZ_TRANSPORT:-pcsc}" != nfc ]; then
-	kz_start_pcscd || kz_bail "pcscd did not start"
-fi
-kz_make_pki || kz_bail "no test PKI"
 kz_start_phone --persona "$persona" --pki "$KZ_PKI" --log "$apdu_log" || kz_bail "no phone"
 
 p11() { pkcs11-tool --module "$module" "$@" 2>&1; }
 # VERIFY commands that carried a PIN (not the tries query, which has no data).
 verifies_sent() { jq -r 'select(.ins == "20") | .cmd' "$apdu_log" | awk 'length($0) > 8' | wc -l; }
 count() { grep -c "$1" "$2"; }
-
-cd "$KZ_TMP" || kz_bail "no temp dir"
 
 # --- slots and tokens -----------------------------------------------------
 p11 -L >slots.txt

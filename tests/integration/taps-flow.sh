@@ -1,51 +1,64 @@
 #!/bin/bash
-# Taps through the real pcscd + vpcd: for each flow of the link model and
-# every k, the phone leaves instead of answering APDU k. The call that hits
-# the departure returns a removal code (never CKR_GENERAL_ERROR), the phone
-# saw exactly the first k APDUs of a clean run (so no VERIFY was sent
-# again on its own), and the next tap completes the flow in the same
-# process. $1: persona (card or android).
+# Taps through the real pcscd + vpcd, or with KZ_TRANSPORT=nfc through the
+# real libnfc and an emulated PN532 with no pcscd (nfc-env.sh). For each
+# flow of the link model and every k the phone leaves instead of answering
+# APDU k and comes back 300 ms later: the call that hits the departure
+# returns a removal code (never CKR_GENERAL_ERROR), the phone saw exactly
+# the first k-1 APDUs of a clean run (so no VERIFY was sent again on its
+# own), and the next tap completes the flow in the same process. Then a
+# re-tap in one process. Over libnfc also the sizes of what crosses the
+# link. $1: persona (card or android).
 persona=${1:?persona}
-top_srcdir=${srcdir:-.}
-. "$top_srcdir/tests/integration/pcscd-env.sh"
-. "$top_srcdir/tests/integration/tap.sh"
+. "${srcdir:-.}/tests/integration/transport-env.sh"
 
-module=${KZ_MODULE:-${top_builddir:-.}/src/.libs/kazashi-pkcs11.so}
-flow_bin=${top_builddir:-.}/tests/flow/kz-flow
-[ -r "$module" ] || kz_bail "no module at $module"
-kz_start_pcscd || kz_bail "pcscd did not start"
-kz_make_pki || kz_bail "no test PKI"
-cd "$KZ_TMP" || kz_bail "no temp dir"
+flow_bin=$top_builddir/tests/flow/kz-flow
+[ -x "$flow_bin" ] || kz_bail "no kz-flow at $flow_bin"
+sim=(--persona "$persona" --pki "$KZ_PKI")
 
 # What a departure may be reported as (PKCS#11 2.40, 5.1): device removed,
 # token not present, session closed or invalid, device error.
 removal_codes="0x32 0xe0 0xb3 0xb0 0x30"
 
-# The command headers (CLA INS P1 P2 Lc): a signature's input is a fresh
-# challenge every run, the rest is the same byte for byte.
-commands() { jq -r 'select(.left != true) | .cmd[0:10]' "$1"; }
+# The commands a log shows; a signature's input (a random challenge) by
+# its header only, so that runs compare.
+commands() { jq -r 'select(.left != true) | if .ins == "2A" then .cmd[0:10] else .cmd end' "$1"; }
 
-run_clean() { # FLOW: the reference run; prints its APDU count
-	kz_start_phone --persona "$persona" --pki "$KZ_PKI" --log "ref-$1.jsonl" --taps 1
-	"$flow_bin" --module "$module" --flow "$1" >"ref-$1.out" 2>&1
+# run_clean FLOW: the reference run, its APDU count in $n. Not in a
+# subshell: the phone it starts must be known to the cleanup.
+run_clean() {
+	kz_start_phone "${sim[@]}" --log "ref-$1.jsonl"
+	"$flow_bin" --module "$module" --flow "$1" >"ref-$1.out" 2>"ref-$1.err"
 	local rc=$?
 	kz_stop_phone
 	[ $rc -eq 0 ] || return 1
 	commands "ref-$1.jsonl" >"ref-$1.cmds"
-	wc -l <"ref-$1.cmds"
+	n=$(wc -l <"ref-$1.cmds")
 }
 
-arrival=$(run_clean arrive) || kz_bail "no token appears: $(cat ref-arrive.out)"
+# --- the cost of a cold tap -------------------------------------------------------
+run_clean arrive || kz_bail "no token appears: $(cat ref-arrive.out ref-arrive.err)"
+arrival=$n
 kz_ok "$persona: a tap costs $arrival APDUs before any call sees the token" test "$arrival" -gt 0
+if [ "$transport" = nfc ]; then
+	run_clean auth || kz_bail "the auth flow fails: $(cat ref-auth.out ref-auth.err)"
+	echo "# $persona: cold login + certificate read + sign over libnfc: $n APDUs," \
+		"$(jq -s 'map(.cmd_bytes) | add' ref-auth.jsonl) bytes to the phone," \
+		"$(jq -s 'map(.resp_bytes) | add' ref-auth.jsonl) back"
+	kz_ok "$persona: no command APDU over 262 bytes (libnfc's limit)" \
+		test "$(jq -s 'map(.cmd_bytes) | max' ref-auth.jsonl)" -le 262
+	kz_ok "$persona: no response over 258 bytes" \
+		test "$(jq -s 'map(.resp_bytes) | max' ref-auth.jsonl)" -le 258
+fi
 
+# --- a departure before every APDU ------------------------------------------------
 for flow in auth sign discovery; do
-	n=$(run_clean $flow) || kz_bail "the $flow flow fails without any departure: $(cat "ref-$flow.out")"
+	run_clean $flow || kz_bail "the $flow flow fails without any departure: $(cat "ref-$flow.out" "ref-$flow.err")"
 	kz_ok "$persona $flow: clean run of $n APDUs" test "$n" -gt 0
 	for ((k = 1; k <= n; k++)); do
 		log=tear-$flow-$k.jsonl
-		kz_start_phone --persona "$persona" --pki "$KZ_PKI" --log "$log" \
-			--leave-at "$k" --taps 2 --tap-gap-ms 300
+		kz_start_phone "${sim[@]}" --log "$log" --leave-at "$k" --taps 2 --tap-gap-ms 300
 		out=$("$flow_bin" --module "$module" --flow $flow --retries 1 --wait-ms 8000 2>>flow-stderr.log)
+		kz_stop_phone
 		first=$(head -n 1 <<<"$out")
 		last=$(tail -n 1 <<<"$out")
 		rv=$(jq -r .rv <<<"$first" 2>/dev/null)
@@ -62,10 +75,26 @@ for flow in auth sign discovery; do
 		kz_ok "$persona $flow k=$k: next tap completes the flow" \
 			test "$(jq -r .ok <<<"$last" 2>/dev/null)" = true
 		# Tap 1 is the APDUs up to the departure: exactly the clean prefix.
-		awk '/"left":true/ { exit } { print }' "$log" | jq -r '.cmd[0:10]' >"tap1-$k.cmds"
+		awk '/"left":true/ { exit } { print }' "$log" >"tap1-$k.jsonl"
+		commands "tap1-$k.jsonl" >"tap1-$k.cmds"
 		kz_ok "$persona $flow k=$k: tap 1 sent the clean run's first $((k - 1)) APDUs, no VERIFY again" \
 			cmp -s "tap1-$k.cmds" <(head -n $((k - 1)) "ref-$flow.cmds")
-		kz_stop_phone
 	done
 done
+
+# --- a re-tap in the same process ----------------------------------------------------
+kz_start_phone "${sim[@]}" --log retap.jsonl --taps 2 --tap-gap-ms 300
+"$flow_bin" --module "$module" --flow retap --wait-ms 8000 >retap.out 2>&1 &
+flow_pid=$!
+for ((i = 0; i < 100; i++)); do
+	grep -q '"tap":1' retap.out && break
+	sleep 0.05
+done
+kz_ok "$persona retap: first tap done" grep -q '"tap":1,"ok":true' retap.out
+kz_phone_leave # it comes back by itself after 300 ms
+wait "$flow_pid"
+kz_is "$persona retap: kz-flow exits 0" 0 "$?"
+kz_ok "$persona retap: second tap done in the same process" grep -q '"tap":2,"ok":true' retap.out
+kz_stop_phone
+
 kz_done
