@@ -8,7 +8,8 @@ libssl-dev openssl libp11-kit-dev p11-kit libpcsclite-dev pcscd
 vsmartcard-vpcd libnfc-dev libnfc-bin opensc libcmocka-dev
 jq iproute2 util-linux valgrind
 libnss3-tools gnutls-bin libengine-pkcs11-openssl curl python3 bsdutils
-firefox-esr"
+firefox-esr
+clang libclang-rt-14-dev strace"
 
 missing=""
 for p in $packages; do

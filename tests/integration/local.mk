@@ -14,6 +14,7 @@ integration_tests = \
 	tests/integration/taps-card.sh \
 	tests/integration/taps-android.sh \
 	tests/integration/events.sh \
+	tests/integration/secrets.sh \
 	tests/integration/kazashi-auth.sh \
 	tests/integration/kazashi-holder.sh \
 	tests/integration/kazashi-sign.sh \
@@ -53,3 +54,6 @@ EXTRA_DIST += \
 	tests/integration/nfc-taps-card.sh \
 	tests/integration/nfc-taps-android.sh \
 	tests/integration/nfc-events.sh
+
+# Run by scripts/ci-sanitizers.sh (the module under valgrind), not by check.
+EXTRA_DIST += tests/integration/valgrind-flow.sh
