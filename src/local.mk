@@ -17,6 +17,7 @@ src_libkazashi_core_la_SOURCES = \
 	src/pkcs11/lock.h src/pkcs11/lock.c \
 	src/pkcs11/configuration.h src/pkcs11/configuration.c \
 	src/pkcs11/rv.h src/pkcs11/rv.c \
+	src/pkcs11/rv-name.h src/pkcs11/rv-name.c \
 	src/pkcs11/slot.h src/pkcs11/slot.c \
 	src/pkcs11/token.h src/pkcs11/token.c \
 	src/pkcs11/object.h src/pkcs11/object.c \

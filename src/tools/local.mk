@@ -1,5 +1,5 @@
 # The kazashi command: a PKCS#11 client of the module (it dlopens it like
-# any relying party), so it links none of the module's code.
+# any relying party); of the module it links only the table of CKR_ names.
 bin_PROGRAMS += src/tools/kazashi
 src_tools_kazashi_SOURCES = \
 	src/tools/main.c \
@@ -8,6 +8,7 @@ src_tools_kazashi_SOURCES = \
 	src/tools/exitcode.h src/tools/exitcode.c \
 	src/tools/json.h src/tools/json.c \
 	src/tools/module.h src/tools/module.c \
+	src/pkcs11/rv-name.h src/pkcs11/rv-name.c \
 	src/tools/deadline.h src/tools/deadline.c \
 	src/tools/slots.h src/tools/slots.c \
 	src/tools/tap.h src/tools/tap.c \

@@ -7,6 +7,7 @@
 
 #include "tools/exitcode.h"
 #include "tools/module.h"
+#include "pkcs11/rv-name.h"
 
 #ifndef KZ_DEFAULT_MODULE
 #error "KZ_DEFAULT_MODULE must name the installed module (set by src/tools/local.mk)"
@@ -44,7 +45,7 @@ int kc_module_load(kc_module *m, const char *path)
 		dlclose(m->dl);
 		m->dl = NULL;
 		return kc_fail(KC_NO_DEVICE, "the PKCS#11 module %s did not initialise: %s", path,
-		               kc_rv_name(rv));
+		               kz_rv_name(rv));
 	}
 	m->f = f;
 	return KC_OK;
@@ -58,59 +59,4 @@ void kc_module_unload(kc_module *m)
 		dlclose(m->dl);
 	m->f = NULL;
 	m->dl = NULL;
-}
-
-const char *kc_rv_name(CK_RV rv)
-{
-	switch (rv) {
-#define NAME(x)                                                                                    \
-	case x:                                                                                    \
-		return #x;
-		NAME(CKR_OK)
-		NAME(CKR_CANCEL)
-		NAME(CKR_HOST_MEMORY)
-		NAME(CKR_SLOT_ID_INVALID)
-		NAME(CKR_GENERAL_ERROR)
-		NAME(CKR_FUNCTION_FAILED)
-		NAME(CKR_ARGUMENTS_BAD)
-		NAME(CKR_NO_EVENT)
-		NAME(CKR_CANT_LOCK)
-		NAME(CKR_ATTRIBUTE_SENSITIVE)
-		NAME(CKR_ATTRIBUTE_TYPE_INVALID)
-		NAME(CKR_DATA_LEN_RANGE)
-		NAME(CKR_DEVICE_ERROR)
-		NAME(CKR_DEVICE_MEMORY)
-		NAME(CKR_DEVICE_REMOVED)
-		NAME(CKR_FUNCTION_CANCELED)
-		NAME(CKR_FUNCTION_NOT_SUPPORTED)
-		NAME(CKR_KEY_HANDLE_INVALID)
-		NAME(CKR_KEY_FUNCTION_NOT_PERMITTED)
-		NAME(CKR_MECHANISM_INVALID)
-		NAME(CKR_MECHANISM_PARAM_INVALID)
-		NAME(CKR_OBJECT_HANDLE_INVALID)
-		NAME(CKR_OPERATION_ACTIVE)
-		NAME(CKR_OPERATION_NOT_INITIALIZED)
-		NAME(CKR_PIN_INCORRECT)
-		NAME(CKR_PIN_INVALID)
-		NAME(CKR_PIN_LEN_RANGE)
-		NAME(CKR_PIN_EXPIRED)
-		NAME(CKR_PIN_LOCKED)
-		NAME(CKR_SESSION_CLOSED)
-		NAME(CKR_SESSION_COUNT)
-		NAME(CKR_SESSION_HANDLE_INVALID)
-		NAME(CKR_SESSION_READ_ONLY)
-		NAME(CKR_TOKEN_NOT_PRESENT)
-		NAME(CKR_TOKEN_NOT_RECOGNIZED)
-		NAME(CKR_TOKEN_WRITE_PROTECTED)
-		NAME(CKR_USER_ALREADY_LOGGED_IN)
-		NAME(CKR_USER_NOT_LOGGED_IN)
-		NAME(CKR_USER_PIN_NOT_INITIALIZED)
-		NAME(CKR_USER_TYPE_INVALID)
-		NAME(CKR_BUFFER_TOO_SMALL)
-		NAME(CKR_CRYPTOKI_NOT_INITIALIZED)
-		NAME(CKR_CRYPTOKI_ALREADY_INITIALIZED)
-#undef NAME
-	default:
-		return "an unknown PKCS#11 error";
-	}
 }

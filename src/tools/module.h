@@ -21,7 +21,4 @@ int kc_module_load(kc_module *m, const char *path);
 /* Finalises and unloads; safe on a module that failed to load. */
 void kc_module_unload(kc_module *m);
 
-/* "CKR_PIN_INCORRECT" and so on, for messages. */
-const char *kc_rv_name(CK_RV rv);
-
 #endif

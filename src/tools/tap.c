@@ -6,6 +6,7 @@
 
 #include "tools/exitcode.h"
 #include "tools/module.h"
+#include "pkcs11/rv-name.h"
 #include "tools/tap.h"
 
 /* A tap lasts a second or two: look often. Even with slot events, look
@@ -34,7 +35,7 @@ static CK_RV find_present(CK_FUNCTION_LIST_PTR f, kc_kind kind, kc_slot *out, bo
 
 static int module_failed(CK_RV rv)
 {
-	return kc_fail(KC_NO_DEVICE, "the module cannot list its readers (%s)", kc_rv_name(rv));
+	return kc_fail(KC_NO_DEVICE, "the module cannot list its readers (%s)", kz_rv_name(rv));
 }
 
 int kc_tap_wait(CK_FUNCTION_LIST_PTR f, kc_kind kind, const kc_deadline *d, kc_slot *out)
@@ -71,7 +72,7 @@ int kc_tap_wait(CK_FUNCTION_LIST_PTR f, kc_kind kind, const kc_deadline *d, kc_s
 			} else if (rv != CKR_NO_EVENT) {
 				return kc_fail(KC_NO_DEVICE,
 				               "the module cannot wait for a tap (%s)",
-				               kc_rv_name(rv));
+				               kz_rv_name(rv));
 			}
 		}
 		if (look) {

@@ -7,6 +7,7 @@
 
 #include "tools/exitcode.h"
 #include "tools/module.h"
+#include "pkcs11/rv-name.h"
 #include "tools/tap.h"
 #include "tools/token.h"
 
@@ -30,10 +31,10 @@ int kc_token_failed(kc_token *t, CK_RV rv, const char *what)
 		return kc_fail(KC_NO_DEVICE,
 		               "the %s gave an answer that cannot be used while %s (%s): tap it "
 		               "again",
-		               noun, what, kc_rv_name(rv));
+		               noun, what, kz_rv_name(rv));
 	default:
 		return kc_fail(KC_ERROR, "the module failed while %s: %s (0x%lx)", what,
-		               kc_rv_name(rv), (unsigned long)rv);
+		               kz_rv_name(rv), (unsigned long)rv);
 	}
 }
 
