@@ -2,10 +2,15 @@
 #include "config.h"
 #endif
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "kazashi/kazashi.h"
 #include "pkcs11/configuration.h"
 #include "pkcs11/p11.h"
 
@@ -87,32 +92,34 @@ static bool copy_value(char dst[KZ_CONFIG_VALUE_MAX], const char *v)
 
 bool kz_config_set(kz_config *c, const char *key, const char *value)
 {
-	if (same(key, "pcsc"))
+	if (same(key, KAZASHI_CONF_PCSC))
 		return parse_bool(value, &c->pcsc);
 	/* pcsc_reader: the name of the first releases, kept. */
-	if (same(key, "pcsc_readers") || same(key, "pcsc_reader"))
+	if (same(key, KAZASHI_CONF_PCSC_READERS) || same(key, "pcsc_reader"))
 		return copy_value(c->pcsc_readers, value);
-	if (same(key, "pcsc_ignore"))
+	if (same(key, KAZASHI_CONF_PCSC_IGNORE))
 		return copy_value(c->pcsc_ignore, value);
-	if (same(key, "log_level"))
+	if (same(key, KAZASHI_CONF_LOG_LEVEL))
 		return parse_level(value, &c->log_level);
-	if (same(key, "log_file")) {
+	if (same(key, KAZASHI_CONF_LOG_FILE)) {
 		if (same(value, "stderr"))
 			value = "";
 		return copy_value(c->log_file, value);
 	}
-	if (same(key, "apdu_trace"))
+	if (same(key, KAZASHI_CONF_APDU_TRACE))
 		return parse_bool(value, &c->apdu_trace);
-	if (same(key, "extended_apdu"))
+	if (same(key, KAZASHI_CONF_EXTENDED_APDU))
 		return parse_bool(value, &c->extended_apdu);
-	if (same(key, "certificate_cache"))
+	if (same(key, KAZASHI_CONF_CERTIFICATE_CACHE))
 		return parse_bool(value, &c->certificate_cache);
-	if (same(key, "signature_token"))
+	if (same(key, KAZASHI_CONF_SIGNATURE_TOKEN))
 		return parse_bool(value, &c->signature_token);
-	if (same(key, "nfc"))
+	if (same(key, KAZASHI_CONF_NFC))
 		return parse_bool(value, &c->nfc);
-	if (same(key, "nfc_device"))
+	if (same(key, KAZASHI_CONF_NFC_DEVICE))
 		return copy_value(c->nfc_device, value);
+	if (same(key, "lock_login"))
+		return parse_bool(value, &c->lock_login);
 	return false;
 }
 
@@ -184,32 +191,101 @@ static bool split_pair(char *line, char **key, char **value)
 	return **key != '\0';
 }
 
+bool kz_config_privileged(void)
+{
+	return getauxval(AT_SECURE) != 0;
+}
+
+/* The configuration file, or NULL. Only a regular file is read: a FIFO
+ * would block C_Initialize and a device (/dev/zero) might never end;
+ * /dev/null, which tests and scripts use for "no file", reads as empty
+ * either way. O_NONBLOCK only so that opening a FIFO does not block. */
+static FILE *open_config(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	FILE *f = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		f = fdopen(fd, "r");
+	if (f == NULL)
+		close(fd);
+	return f;
+}
+
+typedef enum line_kind { LINE_END, LINE_OK, LINE_TOO_LONG, LINE_BINARY } line_kind;
+
+/* One line into line[0..KZ_CONFIG_LINE_MAX], newline dropped. A longer
+ * line is read to its end and dropped whole: cut, its tail would be read
+ * as a line of its own, and the tail of a long comment can look like a
+ * setting. A NUL byte makes the line binary: what follows it would not
+ * be seen. */
+static line_kind read_line(FILE *f, char line[KZ_CONFIG_LINE_MAX + 1])
+{
+	size_t n = 0;
+	bool too_long = false, binary = false;
+	int ch;
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			binary = true;
+		if (n < KZ_CONFIG_LINE_MAX)
+			line[n++] = (char)ch;
+		else
+			too_long = true;
+	}
+	line[n] = '\0';
+	if (ch == EOF && n == 0)
+		return LINE_END;
+	return too_long ? LINE_TOO_LONG : binary ? LINE_BINARY : LINE_OK;
+}
+
 void kz_config_load_file(kz_config *c)
 {
-	const char *path = getenv("KAZASHI_CONF");
+	/* secure_getenv: in a privileged process the caller must not choose
+	 * the file, which names the log file, and whose lines (/etc/shadow's,
+	 * say) would be reported back. */
+	const char *path = secure_getenv(KAZASHI_ENV_CONF);
 	if (path == NULL || *path == '\0')
 		path = KZ_SYSCONFDIR "/kazashi/kazashi.conf";
-	FILE *f = fopen(path, "re");
+	FILE *f = open_config(path);
 	if (f == NULL)
 		return;
-	char line[512];
-	unsigned lineno = 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
+	char line[KZ_CONFIG_LINE_MAX + 1];
+	unsigned lineno = 0, first_bad = 0;
+	line_kind kind, first_kind = LINE_OK;
+	bool more_bad = false;
+	while ((kind = read_line(f, line)) != LINE_END) {
 		lineno++;
-		/* '#' starts a comment anywhere: no value needs one. */
-		char *hash = strchr(line, '#');
-		if (hash != NULL)
-			*hash = '\0';
-		char *s = trim(line), *key, *value;
-		if (*s == '\0')
+		bool ok = kind == LINE_OK;
+		if (ok) {
+			/* '#' starts a comment anywhere: no value needs one. */
+			char *hash = strchr(line, '#');
+			if (hash != NULL)
+				*hash = '\0';
+			char *s = trim(line), *key, *value;
+			ok = *s == '\0' ||
+			     (split_pair(s, &key, &value) && kz_config_set(c, key, value));
+		}
+		if (ok)
 			continue;
-		/* Logging is not set up yet (this file is what sets it up):
-		 * a mistake in the file goes to stderr, once per line. */
-		if (!split_pair(s, &key, &value) || !kz_config_set(c, key, value))
-			fprintf(stderr, "kazashi: %s:%u: ignoring unknown or malformed setting\n",
-			        path, lineno);
+		if (first_bad == 0) {
+			first_bad = lineno;
+			first_kind = kind;
+		} else {
+			more_bad = true;
+		}
 	}
 	fclose(f);
+	/* Logging is not set up yet (this file is what sets it up): the
+	 * warning goes to stderr, once for the file. */
+	const char *more = more_bad ? ", and more lines after it" : "";
+	if (first_bad != 0 && first_kind == LINE_TOO_LONG)
+		fprintf(stderr, "kazashi: %s:%u: ignoring a line longer than %d bytes%s\n", path,
+		        first_bad, KZ_CONFIG_LINE_MAX, more);
+	else if (first_bad != 0)
+		fprintf(stderr, "kazashi: %s:%u: ignoring an unknown or malformed setting%s\n",
+		        path, first_bad, more);
 }
 
 /* The closing character of an NSS-style quote, or '\0' if ch opens none. */
@@ -275,6 +351,7 @@ void kz_config_apply_words(kz_config *c, const char *words)
 {
 	if (words == NULL)
 		return;
+	bool privileged = kz_config_privileged();
 	const char *p = words;
 	while (*p != '\0') {
 		while (is_space(*p))
@@ -283,8 +360,16 @@ void kz_config_apply_words(kz_config *c, const char *words)
 			break;
 		char key[64], value[KZ_CONFIG_VALUE_MAX];
 		const char *start = p;
-		if (next_word(&p, key, value))
-			(void)kz_config_set(c, key, value);
+		if (next_word(&p, key, value)) {
+			/* Whoever runs a setuid program may choose its
+			 * arguments, and with them p11-kit's or NSS's module
+			 * options: not where root appends. */
+			if (privileged && same(key, KAZASHI_CONF_LOG_FILE))
+				fprintf(stderr, "kazashi: log_file from the initialisation words "
+				                "ignored in a privileged process\n");
+			else
+				(void)kz_config_set(c, key, value);
+		}
 		if (p == start)
 			p++; /* a stray '=' or the like: step over it */
 	}
@@ -292,7 +377,9 @@ void kz_config_apply_words(kz_config *c, const char *words)
 
 void kz_config_apply_env(kz_config *c)
 {
-	const char *d = getenv("KAZASHI_DEBUG");
+	/* secure_getenv: a privileged process's caller must not turn on a
+	 * trace of what the card tells it. */
+	const char *d = secure_getenv(KAZASHI_ENV_DEBUG);
 	if (d != NULL && *d != '\0' && strcmp(d, "0") != 0) {
 		c->log_level = KZ_LOG_DEBUG;
 		c->apdu_trace = true;

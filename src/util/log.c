@@ -51,16 +51,39 @@ static const char *level_name(kz_log_level level)
 	return "LOG";
 }
 
-/* Open path for appending. O_CLOEXEC so that a program that forks and execs
- * does not hand our log to its children; 0600 because an APDU trace holds
- * certificates, and the signature certificate carries name and address. */
-static FILE *open_log_file(const char *path)
+/* Open path for appending, or NULL with *why saying why not. O_CLOEXEC so
+ * that a program that forks and execs does not hand our log to its
+ * children; 0600 because an APDU trace holds certificates, and the
+ * signature certificate carries name and address.
+ *
+ * Only a regular file, and never through a symbolic link at the path
+ * itself (O_NOFOLLOW): a privileged host (root running a PAM module) must
+ * not be steered into appending to a file someone else chose, by a link
+ * planted in a shared directory or by a FIFO or device put at the path.
+ * O_NONBLOCK only so that opening a FIFO fails or returns at once instead
+ * of hanging C_Initialize until someone reads it; it is cleared again. */
+static FILE *open_log_file(const char *path, const char **why)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR);
-	if (fd < 0)
+	int fd = open(
+	    path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK,
+	    S_IRUSR | S_IWUSR);
+	if (fd < 0) {
+		/* ELOOP is what O_NOFOLLOW gives for a link; ENXIO a FIFO
+		 * nobody reads. */
+		*why = errno == ELOOP   ? "it is a symbolic link"
+		       : errno == ENXIO ? "it is not a regular file"
+		                        : strerror(errno);
 		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, O_APPEND) != 0) {
+		*why = "it is not a regular file";
+		close(fd);
+		return NULL;
+	}
 	FILE *f = fdopen(fd, "a");
 	if (f == NULL) {
+		*why = strerror(errno);
 		close(fd);
 		return NULL;
 	}
@@ -85,11 +108,9 @@ void kz_log_configure(kz_log_level level, const char *path, bool apdu_trace)
 		level = KZ_LOG_DEBUG;
 
 	FILE *f = NULL;
-	int open_errno = 0;
-	if (path != NULL && path[0] != '\0') {
-		f = open_log_file(path);
-		open_errno = errno;
-	}
+	const char *why = NULL;
+	if (path != NULL && path[0] != '\0')
+		f = open_log_file(path, &why);
 
 	pthread_mutex_lock(&g_lock);
 	close_file_locked();
@@ -102,8 +123,7 @@ void kz_log_configure(kz_log_level level, const char *path, bool apdu_trace)
 	/* A log file that cannot be opened must not stop the module: say so
 	 * on stderr, where the lines now go. */
 	if (path != NULL && path[0] != '\0' && f == NULL)
-		kz_log(KZ_LOG_WARN, "cannot open log file %s: %s; logging to stderr", path,
-		       strerror(open_errno));
+		kz_log(KZ_LOG_WARN, "cannot open log file %s: %s; logging to stderr", path, why);
 }
 
 void kz_log_close(void)

@@ -1,9 +1,12 @@
-/* Logging: format, level filter, PIN redaction in APDU traces, threads;
- * and the error names. */
+/* Logging: format, level filter, PIN redaction in APDU traces, threads,
+ * the log file's mode and what is refused as a log file (a symbolic link,
+ * a FIFO); and the error names. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -208,6 +211,113 @@ static void test_null_and_bad_path(void **state)
 	kz_log_close();
 }
 
+/* kz_log_configure(level, path, false) and one error line, with stderr
+ * caught; what stderr got, malloc'ed. alarm: an open that blocked (a FIFO
+ * nobody reads) would hang the test otherwise. */
+static char *configure_caught(const char *path)
+{
+	char out[] = "/tmp/kazashi-stderr-XXXXXX";
+	int fd = mkstemp(out);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	alarm(10);
+	kz_log_configure(KZ_LOG_WARN, path, false);
+	alarm(0);
+	KZ_ERROR("marker line");
+	fflush(stderr);
+	kz_log_configure(KZ_LOG_ERROR, NULL, false);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	off_t n = lseek(fd, 0, SEEK_END);
+	char *text = calloc(1, (size_t)n + 1);
+	assert_non_null(text);
+	assert_int_equal(pread(fd, text, (size_t)n, 0), n);
+	close(fd);
+	unlink(out);
+	return text;
+}
+
+/* A new log file is 0600 whatever the umask: an APDU trace holds the
+ * signature certificate's name and address. */
+static void test_file_mode(void **state)
+{
+	(void)state;
+	mode_t old = umask(0);
+	fresh_log(KZ_LOG_ERROR, false);
+	umask(old);
+	KZ_ERROR("mode");
+	struct stat st;
+	assert_int_equal(stat(log_path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	kz_log_configure(KZ_LOG_ERROR, NULL, false);
+}
+
+/* A symbolic link at the log path is not followed (O_NOFOLLOW): a
+ * privileged host must not append to whatever file someone linked
+ * there. The lines go to stderr, which says why. */
+static void test_symlink_refused(void **state)
+{
+	(void)state;
+	char target[sizeof(log_path) + 8];
+	snprintf(target, sizeof(target), "%s.real", log_path);
+	int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(log_path);
+	assert_int_equal(symlink(target, log_path), 0);
+	char *err = configure_caught(log_path);
+	char want[256];
+	snprintf(want, sizeof(want),
+	         "WARN: cannot open log file %s: it is a symbolic link; logging to stderr\n",
+	         log_path);
+	assert_non_null(strstr(err, want));
+	assert_non_null(strstr(err, "ERROR: marker line\n"));
+	struct stat st;
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_size, 0); /* nothing went through the link */
+	assert_int_equal(lstat(log_path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode)); /* and it is still a link */
+	free(err);
+	unlink(log_path);
+	unlink(target);
+}
+
+/* A FIFO is no log file, read or not: opening it must neither block
+ * C_Initialize until someone reads (configure_caught's alarm) nor hand
+ * the log lines to whoever reads. */
+static void test_fifo_refused(void **state)
+{
+	(void)state;
+	unlink(log_path);
+	assert_int_equal(mkfifo(log_path, 0600), 0);
+	char want[256];
+	snprintf(want, sizeof(want),
+	         "WARN: cannot open log file %s: it is not a regular file; logging to stderr\n",
+	         log_path);
+	/* nobody reading */
+	char *err = configure_caught(log_path);
+	assert_non_null(strstr(err, want));
+	assert_non_null(strstr(err, "ERROR: marker line\n"));
+	free(err);
+	/* someone reading */
+	int rd = open(log_path, O_RDONLY | O_NONBLOCK);
+	assert_true(rd >= 0);
+	err = configure_caught(log_path);
+	assert_non_null(strstr(err, want));
+	assert_non_null(strstr(err, "ERROR: marker line\n"));
+	char buf[64];
+	errno = 0;
+	ssize_t got = read(rd, buf, sizeof(buf));
+	assert_true(got == 0 || (got < 0 && errno == EAGAIN)); /* nothing came */
+	close(rd);
+	free(err);
+	unlink(log_path);
+}
+
 #define THREADS 8
 #define LINES   300
 
@@ -252,10 +362,11 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_err_names),  cmocka_unit_test(test_line_format),
-	    cmocka_unit_test(test_levels),     cmocka_unit_test(test_sanitise_and_truncate),
-	    cmocka_unit_test(test_apdu_trace), cmocka_unit_test(test_null_and_bad_path),
-	    cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_err_names),       cmocka_unit_test(test_line_format),
+	    cmocka_unit_test(test_levels),          cmocka_unit_test(test_sanitise_and_truncate),
+	    cmocka_unit_test(test_apdu_trace),      cmocka_unit_test(test_null_and_bad_path),
+	    cmocka_unit_test(test_threads),         cmocka_unit_test(test_file_mode),
+	    cmocka_unit_test(test_symlink_refused), cmocka_unit_test(test_fifo_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

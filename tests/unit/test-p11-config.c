@@ -1,15 +1,21 @@
 /* Configuration: the file, pReserved words (p11-kit's and NSS's forms),
- * KAZASHI_DEBUG, reader filters, and which source wins. */
+ * KAZASHI_DEBUG, reader filters, and which source wins; over-long lines,
+ * one warning a file, and files that are not regular files. (What a
+ * privileged process ignores is tested for real, setuid:
+ * tests/integration/secure-env.sh.) */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -48,6 +54,40 @@ static void write_conf(const char *text)
 	fclose(f);
 }
 
+/* kz_config_load_file(c) with stderr caught: what it printed, malloc'ed.
+ * alarm: a file that blocked the read would hang the test otherwise. */
+static char *load_caught(kz_config *c)
+{
+	char path[] = "/tmp/kazashi-stderr-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	alarm(10);
+	kz_config_load_file(c);
+	alarm(0);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	off_t n = lseek(fd, 0, SEEK_END);
+	char *text = calloc(1, (size_t)n + 1);
+	assert_non_null(text);
+	assert_int_equal(pread(fd, text, (size_t)n, 0), n);
+	close(fd);
+	unlink(path);
+	return text;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
 static void test_defaults(void **state)
 {
 	(void)state;
@@ -60,6 +100,7 @@ static void test_defaults(void **state)
 	assert_true(c.extended_apdu);
 	assert_string_equal(c.pcsc_readers, "");
 	assert_string_equal(c.pcsc_ignore, "");
+	assert_false(c.lock_login);
 }
 
 static void test_set(void **state)
@@ -92,6 +133,11 @@ static void test_set(void **state)
 	assert_true(c.apdu_trace);
 	assert_true(kz_config_set(&c, "pcsc_reader", "ACS")); /* the old name */
 	assert_string_equal(c.pcsc_readers, "ACS");
+	assert_true(kz_config_set(&c, "lock_login", "yes"));
+	assert_true(c.lock_login);
+	assert_true(kz_config_set(&c, "Lock_Login", "off"));
+	assert_false(c.lock_login);
+	assert_false(kz_config_set(&c, "lock_login", "sometimes"));
 	assert_false(kz_config_set(&c, "no_such_key", "1"));
 	char long_value[KZ_CONFIG_VALUE_MAX + 1];
 	memset(long_value, 'x', sizeof(long_value) - 1);
@@ -140,6 +186,11 @@ static void test_words(void **state)
 	assert_string_equal(c.pcsc_ignore, "SAM, PICC");
 	assert_string_equal(c.log_file, "it's.log");
 	assert_int_equal(c.log_level, KZ_LOG_WARN);
+
+	/* lock_login is a word like the others (p11-kit's x-init-reserved). */
+	kz_config_defaults(&c);
+	kz_config_apply_words(&c, "lock_login=yes");
+	assert_true(c.lock_login);
 
 	/* Junk is stepped over; an unterminated quote ends the string. */
 	kz_config_defaults(&c);
@@ -195,6 +246,119 @@ static void test_debug_env(void **state)
 	assert_string_equal(c.log_file, ""); /* a quick trace goes to stderr */
 }
 
+/* A line longer than 511 bytes is skipped whole, with a warning that names
+ * it: cut by a fixed buffer, the tail of a long comment would be read as a
+ * line of its own, here a setting. 511 bytes exactly is still a line. */
+static void test_long_line(void **state)
+{
+	(void)state;
+	char text[2048], *w = text;
+	w += sprintf(w, "pcsc = no\n");
+	/* line 2: a comment whose byte 512 on reads "log_level = debug" */
+	w += sprintf(w, "#");
+	memset(w, '-', 510);
+	w += 510;
+	w += sprintf(w, "log_level = debug\n");
+	/* line 3: a setting padded with blanks to 511 bytes exactly */
+	int n = sprintf(w, "nfc = no");
+	memset(w + n, ' ', (size_t)(KZ_CONFIG_LINE_MAX - n));
+	w += KZ_CONFIG_LINE_MAX;
+	w += sprintf(w, "\nextended_apdu = off\n");
+	write_conf(text);
+	kz_config c;
+	kz_config_defaults(&c);
+	char *err = load_caught(&c);
+	assert_false(c.pcsc);
+	assert_int_equal(c.log_level, KZ_LOG_WARN); /* the tail was not a setting */
+	assert_false(c.nfc);                        /* 511 bytes: read */
+	assert_false(c.extended_apdu);              /* the line after: read */
+	char want[256];
+	snprintf(want, sizeof(want), "kazashi: %s:2: ignoring a line longer than 511 bytes\n",
+	         conf_path);
+	assert_string_equal(err, want);
+	free(err);
+
+	/* 512 bytes of a setting: too long too, however harmless. */
+	n = sprintf(text, "nfc = no");
+	memset(text + n, ' ', (size_t)(KZ_CONFIG_LINE_MAX + 1 - n));
+	strcpy(text + KZ_CONFIG_LINE_MAX + 1, "\n");
+	write_conf(text);
+	kz_config_defaults(&c);
+	err = load_caught(&c);
+	assert_true(c.nfc);
+	snprintf(want, sizeof(want), "kazashi: %s:1: ignoring a line longer than 511 bytes\n",
+	         conf_path);
+	assert_string_equal(err, want);
+	free(err);
+}
+
+/* A file that is not a configuration (KAZASHI_CONF=/etc/shadow, were the
+ * caller to name one a privileged process reads) gets one warning, which
+ * names its first bad line and counts none: its lines are not reported
+ * one by one. Good lines still apply. */
+static void test_one_warning(void **state)
+{
+	(void)state;
+	write_conf("root:$6$salt$hash:19000:0:99999:7:::\n"
+	           "daemon:*:19000:0:99999:7:::\n"
+	           "\n"
+	           "log_level = info\n"
+	           "bin:*:19000:0:99999:7:::\n"
+	           "nobody:*:19000:0:99999:7:::\n");
+	kz_config c;
+	kz_config_defaults(&c);
+	char *err = load_caught(&c);
+	assert_int_equal(c.log_level, KZ_LOG_INFO);
+	assert_int_equal(count_lines(err), 1);
+	char want[256];
+	snprintf(want, sizeof(want),
+	         "kazashi: %s:1: ignoring an unknown or malformed setting, and more lines after "
+	         "it\n",
+	         conf_path);
+	assert_string_equal(err, want);
+	assert_null(strstr(err, "root"));
+	free(err);
+
+	/* A NUL byte makes a line malformed (what follows it is unseen). */
+	static const char binary[] = "pcsc = no\nlog_level = error\0 ignored\n";
+	FILE *f = fopen(conf_path, "w");
+	assert_non_null(f);
+	fwrite(binary, 1, sizeof(binary) - 1, f);
+	fclose(f);
+	kz_config_defaults(&c);
+	err = load_caught(&c);
+	assert_false(c.pcsc);
+	assert_int_equal(c.log_level, KZ_LOG_WARN);
+	snprintf(want, sizeof(want), "kazashi: %s:2: ignoring an unknown or malformed setting\n",
+	         conf_path);
+	assert_string_equal(err, want);
+	free(err);
+}
+
+/* Only a regular file is read: a FIFO nobody writes to must not block
+ * C_Initialize (load_caught's alarm would end the test), /dev/null reads
+ * as no file, and neither is worth a warning. */
+static void test_not_regular(void **state)
+{
+	(void)state;
+	char fifo[sizeof(conf_path) + 8];
+	snprintf(fifo, sizeof(fifo), "%s.fifo", conf_path);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	const char *paths[] = {fifo, "/dev/null", "/tmp"};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		setenv("KAZASHI_CONF", paths[i], 1);
+		kz_config c;
+		kz_config_defaults(&c);
+		char *err = load_caught(&c);
+		assert_string_equal(err, "");
+		assert_true(c.pcsc);
+		free(err);
+	}
+	unlink(fifo);
+	setenv("KAZASHI_CONF", conf_path, 1);
+}
+
 /* File, then pReserved, then KAZASHI_DEBUG: later wins. */
 static void test_precedence(void **state)
 {
@@ -219,7 +383,8 @@ int main(void)
 	    cmocka_unit_test(test_defaults),       cmocka_unit_test(test_set),
 	    cmocka_unit_test(test_reader_filters), cmocka_unit_test(test_words),
 	    cmocka_unit_test(test_file),           cmocka_unit_test(test_debug_env),
-	    cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_precedence),     cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_one_warning),    cmocka_unit_test(test_not_regular),
 	};
 	return cmocka_run_group_tests_name("p11-config", tests, setup, teardown);
 }
