@@ -389,6 +389,33 @@ static bool libnfc_may_find(void)
 	return named;
 }
 
+/* libnfc prints what it is told to on stderr, at its own log level: at
+ * debug (3), every frame to and from the chip, so the PIN of each VERIFY
+ * in hex. The level is libnfc.conf's log_level, then LIBNFC_LOG_LEVEL;
+ * nfc_init writes the one it settled on back into LIBNFC_LOG_LEVEL, which
+ * its logging reads at each line, so after nfc_init that variable is the
+ * whole truth. Each two bits are a level: the lowest for all of libnfc,
+ * the others for one part each (the serial link, the chip, ...); any
+ * part at debug shows frames. Plain getenv, as libnfc's own: this only
+ * looks at what libnfc will do and decides nothing. The level is parsed
+ * as libnfc does (atoi into 32 bits: "-1" turns everything on). */
+static void warn_if_libnfc_debug(void)
+{
+	const char *v = getenv("LIBNFC_LOG_LEVEL");
+	if (v == NULL)
+		return;
+	for (uint32_t level = (uint32_t)strtol(v, NULL, 10); level != 0; level >>= 2) {
+		if ((level & 3) == 3) {
+			KZ_WARN(
+			    "nfc: libnfc's log level is debug (LIBNFC_LOG_LEVEL or log_level in "
+			    "libnfc.conf: %s): libnfc prints every frame on standard error, "
+			    "PINs included; use 1 outside a lab",
+			    v);
+			return;
+		}
+	}
+}
+
 /* options: connection strings separated by spaces or commas; none =
  * whatever libnfc's own configuration names or finds. */
 static void find_devices(nfc_backend *be, const char *options)
@@ -432,6 +459,7 @@ static kz_err nfc_be_open(const char *options, kz_backend **out)
 		free(be);
 		return KZ_E_NOMEM;
 	}
+	warn_if_libnfc_debug();
 	be->base.ops = &kz_nfc_backend;
 	pthread_mutex_init(&be->open_mu, NULL);
 	pthread_mutex_init(&be->wait_mu, NULL);

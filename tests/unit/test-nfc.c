@@ -507,6 +507,69 @@ static void module_slot_events(void **state)
 	sim_stop();
 }
 
+/* The whole file, malloc'ed; "" if it does not exist. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 65536);
+	size_t n = 0;
+
+	assert_non_null(buf);
+	if (f != NULL) {
+		n = fread(buf, 1, 65535, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* libnfc at debug level prints every frame on stderr, the PIN of each
+ * VERIFY in hex: the back end says so in the module's log when it opens.
+ * Each two bits of LIBNFC_LOG_LEVEL are a level (3 = debug), for all of
+ * libnfc or for one part of it; libnfc parses it with atoi. */
+static void libnfc_debug_warned(void **state)
+{
+	static const struct {
+		const char *level;
+		bool warned;
+	} cases[] = {
+	    {"3", true},
+	    {"1", false},
+	    {"2", false},
+	    {"0", false},
+	    {"3072", true} /* the serial link's part only */,
+	    {"-1", true} /* atoi: every bit */,
+	    {"1024", false} /* that part at error */,
+	};
+	char log[sizeof(dir) + 16];
+	char *text;
+
+	(void)state;
+	snprintf(log, sizeof(log), "%s/module.log", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unlink(log);
+		kz_log_configure(KZ_LOG_WARN, log, false);
+		setenv("LIBNFC_LOG_LEVEL", cases[i].level, 1);
+		kz_nfc_backend.close(open_be("pn532_uart:/nonexistent/port"));
+		kz_log_configure(KZ_LOG_ERROR, NULL, false);
+		text = slurp(log);
+		if (cases[i].warned) {
+			assert_non_null(strstr(text, "WARN: nfc: libnfc's log level is debug"));
+			assert_non_null(strstr(text, "PINs included"));
+		} else {
+			assert_null(strstr(text, "libnfc's log level"));
+		}
+		free(text);
+	}
+	/* libnfc.conf's log_level is caught the same way: nfc_init writes
+	 * the level it settled on back into LIBNFC_LOG_LEVEL. */
+	unsetenv("LIBNFC_LOG_LEVEL");
+	kz_nfc_backend.close(open_be("pn532_uart:/nonexistent/port"));
+	assert_non_null(getenv("LIBNFC_LOG_LEVEL"));
+	unsetenv("LIBNFC_LOG_LEVEL");
+	unlink(log);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -541,6 +604,7 @@ int main(void)
 	    cmocka_unit_test(leave_and_return),    cmocka_unit_test(retap_unseen),
 	    cmocka_unit_test(wait_and_cancel),     cmocka_unit_test(device_lost_and_back),
 	    cmocka_unit_test(port_held_elsewhere), cmocka_unit_test(module_slot_events),
+	    cmocka_unit_test(libnfc_debug_warned),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
