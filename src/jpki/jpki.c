@@ -16,6 +16,7 @@
 
 #include "apdu/apdu.h"
 #include "jpki/jpki.h"
+#include "kazashi/kazashi.h"
 #include "util/log.h"
 
 static const uint8_t jpki_aid[] = {0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01};
@@ -72,7 +73,7 @@ uint16_t jpki_pin_fid(jpki_key key)
 
 int jpki_pin_max_tries(jpki_key key)
 {
-	return key == JPKI_KEY_SIGN ? 5 : 3;
+	return key == JPKI_KEY_SIGN ? KAZASHI_SIGN_PIN_TRIES : KAZASHI_AUTH_PIN_TRIES;
 }
 
 const char *jpki_model_name(jpki_model m)

@@ -8,14 +8,15 @@
 #include <openssl/crypto.h>
 
 #include "jpki/pin.h"
+#include "kazashi/kazashi.h"
 
 size_t jpki_pin_min_len(jpki_key key)
 {
 	switch (key) {
 	case JPKI_KEY_AUTH:
-		return 4;
+		return KAZASHI_AUTH_PIN_LEN;
 	case JPKI_KEY_SIGN:
-		return 6;
+		return KAZASHI_SIGN_PIN_MIN_LEN;
 	}
 	return 0;
 }
@@ -24,9 +25,9 @@ size_t jpki_pin_max_len(jpki_key key)
 {
 	switch (key) {
 	case JPKI_KEY_AUTH:
-		return 4;
+		return KAZASHI_AUTH_PIN_LEN;
 	case JPKI_KEY_SIGN:
-		return 16;
+		return KAZASHI_SIGN_PIN_MAX_LEN;
 	}
 	return 0;
 }

@@ -7,8 +7,9 @@
 #include <stdint.h>
 
 #include "jpki/jpki.h"
+#include "kazashi/kazashi.h"
 
-#define JPKI_PIN_MAX_LEN 16
+#define JPKI_PIN_MAX_LEN KAZASHI_SIGN_PIN_MAX_LEN
 
 /* Shortest and longest PIN of a key: auth 4/4, sign 6/16. */
 size_t jpki_pin_min_len(jpki_key key);

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "kazashi/kazashi.h"
 #include "pkcs11/call.h"
 #include "pkcs11/event.h"
 #include "pkcs11/find.h"
@@ -37,9 +38,9 @@ static CK_RV get_info(CK_INFO_PTR info)
 	memset(info, 0, sizeof(*info));
 	info->cryptokiVersion.major = CRYPTOKI_VERSION_MAJOR;
 	info->cryptokiVersion.minor = CRYPTOKI_VERSION_MINOR;
-	kz_pad(info->manufacturerID, sizeof(info->manufacturerID), "kazashi");
+	kz_pad(info->manufacturerID, sizeof(info->manufacturerID), KAZASHI_MANUFACTURER);
 	kz_pad(info->libraryDescription, sizeof(info->libraryDescription),
-	       "kazashi JPKI PKCS#11 module");
+	       KAZASHI_LIBRARY_DESCRIPTION);
 	info->libraryVersion.major = 0;
 	info->libraryVersion.minor = 1;
 	return CKR_OK;

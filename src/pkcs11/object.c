@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "kazashi/kazashi.h"
 #include "pkcs11/mech.h"
 #include "pkcs11/object.h"
 #include "pkcs11/rv.h"
@@ -107,20 +108,20 @@ static const struct {
 } objects[KZ_OBJ_KINDS + 1] = {
     [KZ_OBJ_PRIVATE_KEY] = {private_key_rows,
                             KZ_ARRAY_LEN(private_key_rows),
-                            {"User Authentication Key", "Digital Signature Key"},
-                            {1, 2}},
+                            {KAZASHI_LABEL_AUTH_KEY, KAZASHI_LABEL_SIGN_KEY},
+                            {KAZASHI_ID_AUTH, KAZASHI_ID_SIGN}},
     [KZ_OBJ_PUBLIC_KEY] = {public_key_rows,
                            KZ_ARRAY_LEN(public_key_rows),
-                           {"User Authentication Key", "Digital Signature Key"},
-                           {1, 2}},
+                           {KAZASHI_LABEL_AUTH_KEY, KAZASHI_LABEL_SIGN_KEY},
+                           {KAZASHI_ID_AUTH, KAZASHI_ID_SIGN}},
     [KZ_OBJ_CERT] = {cert_rows,
                      KZ_ARRAY_LEN(cert_rows),
-                     {"User Authentication Certificate", "Digital Signature Certificate"},
-                     {1, 2}},
+                     {KAZASHI_LABEL_AUTH_CERT, KAZASHI_LABEL_SIGN_CERT},
+                     {KAZASHI_ID_AUTH, KAZASHI_ID_SIGN}},
     [KZ_OBJ_CA_CERT] = {ca_cert_rows,
                         KZ_ARRAY_LEN(ca_cert_rows),
-                        {"User Authentication CA", "Digital Signature CA"},
-                        {3, 4}},
+                        {KAZASHI_LABEL_AUTH_CA, KAZASHI_LABEL_SIGN_CA},
+                        {KAZASHI_ID_AUTH_CA, KAZASHI_ID_SIGN_CA}},
 };
 
 CK_OBJECT_HANDLE kz_object_handle(CK_SLOT_ID slot, kz_object_kind kind)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jpki/pin.h"
+#include "kazashi/kazashi.h"
 #include "pkcs11/module.h"
 #include "pkcs11/session.h"
 #include "pkcs11/slot.h"
@@ -13,7 +14,7 @@
 
 #define KZ_READERS_MAX 16 /* readers one back end reports at a time */
 
-static const char *const slot_names[JPKI_KEY_COUNT] = {"User Authentication", "Digital Signature"};
+static const char *const slot_names[JPKI_KEY_COUNT] = {KAZASHI_KEY_AUTH, KAZASHI_KEY_SIGN};
 
 void kz_pad(CK_UTF8CHAR *field, size_t size, const char *s)
 {
@@ -188,7 +189,7 @@ CK_RV kz_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
 	snprintf(desc, sizeof(desc), "%.*s (%s)", KZ_READER_NAME_MAX - 1, r->name, slot_names[key]);
 	memset(info, 0, sizeof(*info));
 	kz_pad(info->slotDescription, sizeof(info->slotDescription), desc);
-	kz_pad(info->manufacturerID, sizeof(info->manufacturerID), "kazashi");
+	kz_pad(info->manufacturerID, sizeof(info->manufacturerID), KAZASHI_MANUFACTURER);
 	info->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT;
 	if (r->token.present)
 		info->flags |= CKF_TOKEN_PRESENT;
@@ -212,15 +213,15 @@ static const char *token_model(jpki_model m)
 	switch (m) {
 	case JPKI_MODEL_CARD:
 	case JPKI_MODEL_OLD_CARD:
-		return "My Number card";
+		return KAZASHI_MODEL_CARD;
 	case JPKI_MODEL_ANDROID:
-		return "Android";
+		return KAZASHI_MODEL_ANDROID;
 	case JPKI_MODEL_IPHONE:
-		return "iPhone";
+		return KAZASHI_MODEL_IPHONE;
 	case JPKI_MODEL_UNKNOWN:
 		break;
 	}
-	return "JPKI";
+	return KAZASHI_MODEL_UNKNOWN;
 }
 
 CK_RV kz_slot_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
@@ -236,10 +237,10 @@ CK_RV kz_slot_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 	if (!t->present)
 		return CKR_TOKEN_NOT_PRESENT;
 	char label[64];
-	snprintf(label, sizeof(label), "JPKI %s", slot_names[key]);
+	snprintf(label, sizeof(label), KAZASHI_TOKEN_LABEL_PREFIX "%s", slot_names[key]);
 	memset(info, 0, sizeof(*info));
 	kz_pad(info->label, sizeof(info->label), label);
-	kz_pad(info->manufacturerID, sizeof(info->manufacturerID), "J-LIS");
+	kz_pad(info->manufacturerID, sizeof(info->manufacturerID), KAZASHI_TOKEN_MANUFACTURER);
 	kz_pad(info->model, sizeof(info->model), token_model(t->model));
 	/* Nothing readable without a PIN identifies a phone; the serial is
 	 * therefore the same for every token. Relying parties tell taps apart

@@ -7,9 +7,8 @@
 
 #include <openssl/x509v3.h>
 
+#include "kazashi/kazashi.h"
 #include "tools/holderdata.h"
-
-#define KC_HOLDER_ARC "1.2.392.200149.8.5.5."
 
 /* The value of an otherName as a C string, if it is a UTF8String without
  * embedded NULs (which could hide the rest of a name). */
@@ -32,25 +31,22 @@ static char *utf8_value(const ASN1_TYPE *value)
 
 static char **field(kc_holder *h, const char *oid)
 {
-	size_t arc = strlen(KC_HOLDER_ARC);
-	if (strncmp(oid, KC_HOLDER_ARC, arc) != 0 || oid[arc] == '\0' || oid[arc + 1] != '\0')
-		return NULL;
-	switch (oid[arc]) {
-	case '1':
-		return &h->name;
-	case '2':
-		return &h->name_subst;
-	case '3':
-		return &h->gender;
-	case '4':
-		return &h->birth;
-	case '5':
-		return &h->address;
-	case '6':
-		return &h->address_subst;
-	default:
-		return NULL;
+	const struct {
+		const char *oid;
+		char **slot;
+	} fields[] = {
+	    {KAZASHI_HOLDER_OID_NAME, &h->name},
+	    {KAZASHI_HOLDER_OID_NAME_SUBST, &h->name_subst},
+	    {KAZASHI_HOLDER_OID_GENDER, &h->gender},
+	    {KAZASHI_HOLDER_OID_BIRTH, &h->birth},
+	    {KAZASHI_HOLDER_OID_ADDRESS, &h->address},
+	    {KAZASHI_HOLDER_OID_ADDRESS_SUBST, &h->address_subst},
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (strcmp(oid, fields[i].oid) == 0)
+			return fields[i].slot;
 	}
+	return NULL;
 }
 
 bool kc_holder_decode(const X509 *cert, kc_holder *h)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kazashi/kazashi.h"
 #include "tools/slots.h"
 
 static const struct {
@@ -15,9 +16,10 @@ static const struct {
 	CK_BYTE id;
 	int max_tries;
 } kinds[] = {
-    [KC_KIND_AUTH] = {"(User Authentication)", "JPKI User Authentication",
-                      "user-authentication PIN", 1, 3},
-    [KC_KIND_SIGN] = {"(Digital Signature)", "JPKI Digital Signature", "signature password", 2, 5},
+    [KC_KIND_AUTH] = {KAZASHI_SLOT_SUFFIX_AUTH, KAZASHI_TOKEN_LABEL_AUTH, "user-authentication PIN",
+                      KAZASHI_ID_AUTH, KAZASHI_AUTH_PIN_TRIES},
+    [KC_KIND_SIGN] = {KAZASHI_SLOT_SUFFIX_SIGN, KAZASHI_TOKEN_LABEL_SIGN, "signature password",
+                      KAZASHI_ID_SIGN, KAZASHI_SIGN_PIN_TRIES},
 };
 
 /* Copies a blank-padded PKCS#11 text field into a C string. */
