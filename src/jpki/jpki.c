@@ -286,6 +286,27 @@ kz_err jpki_select_app(jpki_card *c)
 	return KZ_OK;
 }
 
+kz_err jpki_resume_app(jpki_card *c)
+{
+	if (c == NULL)
+		return KZ_E_ARGS;
+	jpki_card_forget(c);
+	/* A SELECT of a child EF answers 9000 only inside the application;
+	 * unlike a SELECT of the application, it leaves the card's security
+	 * state as another program left it. */
+	uint8_t id[2] = {(uint8_t)(JPKI_EF_TOKEN_INFO >> 8), (uint8_t)JPKI_EF_TOKEN_INFO};
+	kz_apdu a = {.cla = 0x00, .ins = INS_SELECT, .p1 = 0x02, .p2 = 0x0C, .data = id, .lc = 2};
+	uint16_t sw = 0;
+	kz_err err = send_no_data(c, &a, &sw);
+	if (err != KZ_OK)
+		return err;
+	if (sw != KZ_SW_OK)
+		return kz_sw_to_err(sw);
+	c->ap_selected = true;
+	c->selected_fid = JPKI_EF_TOKEN_INFO;
+	return KZ_OK;
+}
+
 static kz_err ensure_app(jpki_card *c)
 {
 	return c->ap_selected ? KZ_OK : jpki_select_app(c);

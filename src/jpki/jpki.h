@@ -71,6 +71,13 @@ void jpki_card_forget_file(jpki_card *c);
  * how a logout is done). KZ_E_NOT_FOUND when there is no JPKI AP. */
 kz_err jpki_select_app(jpki_card *c);
 
+/* Take the application as it is, if another program left it selected:
+ * a SELECT of the token-info EF, which only the application has. KZ_OK
+ * when it is selected (the token-info EF now is); the card's security
+ * state is untouched either way, so that a program that only looks never
+ * logs out another that logged in. Any error: select the application. */
+kz_err jpki_resume_app(jpki_card *c);
+
 /* Read the token-info EF: text gets the 32 ASCII bytes (NUL-terminated,
  * trailing spaces removed), model what it names. */
 kz_err jpki_read_token_info(jpki_card *c, char text[JPKI_TOKEN_INFO_LEN + 1], jpki_model *model);

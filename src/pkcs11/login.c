@@ -2,6 +2,8 @@
 #include "config.h"
 #endif
 
+#include <string.h>
+
 #include <openssl/crypto.h>
 
 #include "jpki/pin.h"
@@ -26,30 +28,52 @@ static CK_RV normalise(jpki_key key, const CK_UTF8CHAR *pin, CK_ULONG len,
 	return kz_rv(e);
 }
 
-/* One VERIFY, never repeated: if its answer is lost the caller decides. */
-static CK_RV verify(kz_session *s, const CK_UTF8CHAR *pin, CK_ULONG len)
+/* Whether a PIN may be sent at all: a blocked one may not. */
+static CK_RV usable(const kz_token *t, jpki_key key)
 {
-	kz_token *t = &s->reader->token;
-	uint8_t norm[JPKI_PIN_MAX_LEN];
-	size_t norm_len = 0;
-	CK_RV rv = normalise(s->key, pin, len, norm, &norm_len);
-	if (rv != CKR_OK)
-		return rv;
-	if (t->tries[s->key] == 0) {
-		KZ_INFO("%s is blocked; only a municipal office can reset it", pin_names[s->key]);
-		OPENSSL_cleanse(norm, sizeof(norm));
-		return CKR_PIN_LOCKED;
-	}
-	/* A phone that leaves during the VERIFY takes its sessions, s
-	 * included, with it: nothing of s is read after the call. */
-	jpki_key key = s->key;
-	kz_err e = kz_token_verify(s->reader, key, norm, norm_len);
-	OPENSSL_cleanse(norm, sizeof(norm));
+	if (t->tries[key] != 0)
+		return CKR_OK;
+	KZ_INFO("%s is blocked; only a municipal office can reset it", pin_names[key]);
+	return CKR_PIN_LOCKED;
+}
+
+static void log_refusal(const kz_token *t, jpki_key key, kz_err e)
+{
 	if (e == KZ_E_PIN_INCORRECT)
 		KZ_INFO("wrong %s: %d %s left", pin_names[key], t->tries[key],
 		        t->tries[key] == 1 ? "try" : "tries");
 	else if (e != KZ_OK)
 		KZ_INFO("%s not verified: %s", pin_names[key], kz_err_str(e));
+}
+
+/* A logged-in user-authentication token whose login ended on the card (a
+ * signature-password VERIFY selects the application again): its
+ * operations end like at a logout. */
+static void after_card_logout(kz_reader *r, bool auth_was_logged_in)
+{
+	if (auth_was_logged_in && !r->token.logged_in[JPKI_KEY_AUTH])
+		kz_session_end_operations(r, JPKI_KEY_AUTH);
+}
+
+/* One VERIFY, never repeated: if its answer is lost the caller decides.
+ * The normalised PIN is left in norm (the caller wipes it). */
+static CK_RV verify(kz_session *s, const CK_UTF8CHAR *pin, CK_ULONG len,
+                    uint8_t norm[JPKI_PIN_MAX_LEN], size_t *norm_len)
+{
+	kz_reader *r = s->reader;
+	CK_RV rv = normalise(s->key, pin, len, norm, norm_len);
+	if (rv == CKR_OK)
+		rv = usable(&r->token, s->key);
+	if (rv != CKR_OK)
+		return rv;
+	/* A phone that leaves during the VERIFY takes its sessions, s
+	 * included, with it: nothing of s is read after the call. */
+	jpki_key key = s->key;
+	bool auth_was_logged_in = r->token.logged_in[JPKI_KEY_AUTH];
+	kz_err e = kz_token_verify(r, key, norm, *norm_len);
+	log_refusal(&r->token, key, e);
+	if (e != KZ_E_REMOVED)
+		after_card_logout(r, auth_was_logged_in);
 	return kz_rv(e);
 }
 
@@ -72,13 +96,25 @@ CK_RV kz_login(kz_session *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG l
 	}
 	jpki_key key = s->key;
 	kz_reader *r = s->reader;
-	CK_RV rv = verify(s, pin, len);
-	if (rv != CKR_OK)
-		return rv; /* s may be gone if the phone left */
-	r->token.logged_in[key] = true;
-	if (user == CKU_CONTEXT_SPECIFIC)
-		s->sign.context_login = true;
-	return CKR_OK;
+	uint8_t norm[JPKI_PIN_MAX_LEN];
+	size_t norm_len = 0;
+	CK_RV rv = verify(s, pin, len, norm, &norm_len);
+	if (rv == CKR_OK) {
+		r->token.logged_in[key] = true;
+		/* The signature password authorises one signature: the
+		 * operation's, or else the first one after this login. */
+		if (user == CKU_CONTEXT_SPECIFIC) {
+			s->sign.context_login = true;
+			if (key == JPKI_KEY_SIGN) {
+				memcpy(s->sign.pin, norm, norm_len);
+				s->sign.pin_len = norm_len;
+			}
+		} else if (key == JPKI_KEY_SIGN) {
+			kz_token_arm(r, norm, norm_len);
+		}
+	}
+	OPENSSL_cleanse(norm, sizeof(norm));
+	return rv; /* s may be gone if the phone left */
 }
 
 CK_RV kz_logout(kz_session *s)
@@ -95,29 +131,34 @@ CK_RV kz_logout(kz_session *s)
 CK_RV kz_set_pin(kz_session *s, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len, CK_UTF8CHAR_PTR new_pin,
                  CK_ULONG new_len)
 {
-	uint8_t norm[JPKI_PIN_MAX_LEN];
-	size_t norm_len = 0;
-	/* Both values are checked before the old one is sent. */
-	CK_RV rv = normalise(s->key, new_pin, new_len, norm, &norm_len);
-	OPENSSL_cleanse(norm, sizeof(norm));
-	if (rv != CKR_OK)
-		return rv;
+	uint8_t old_norm[JPKI_PIN_MAX_LEN], new_norm[JPKI_PIN_MAX_LEN];
+	size_t old_norm_len = 0, new_norm_len = 0;
 	jpki_key key = s->key;
 	kz_reader *r = s->reader;
-	bool was_logged_in = r->token.logged_in[key];
-	rv = verify(s, old_pin, old_len);
-	if (rv != CKR_OK)
-		return rv;
-	(void)normalise(key, new_pin, new_len, norm, &norm_len);
-	rv = kz_rv(kz_token_change_pin(r, key, norm, norm_len));
-	OPENSSL_cleanse(norm, sizeof(norm));
+	/* Both values are checked before the old one is sent. */
+	CK_RV rv = normalise(key, new_pin, new_len, new_norm, &new_norm_len);
 	if (rv == CKR_OK)
-		KZ_INFO("%s changed", pin_names[key]);
-	/* CHANGE REFERENCE DATA needs the old PIN verified, and the card
-	 * keeps it so. A session that was public must stay public, on the
-	 * card as in the module: make the card forget (s may be gone with
-	 * the phone; r is not). */
-	if (!was_logged_in && r->token.present)
-		kz_token_logout(r, key);
-	return rv;
+		rv = normalise(key, old_pin, old_len, old_norm, &old_norm_len);
+	if (rv == CKR_OK)
+		rv = usable(&r->token, key);
+	if (rv == CKR_OK) {
+		/* CHANGE REFERENCE DATA needs the old PIN verified, and the
+		 * card keeps it so. Only a logged-in user-authentication
+		 * token may keep it: a session that was public stays public
+		 * on the card as in the module, and the signature password
+		 * is never left verified. */
+		bool auth_was_logged_in = r->token.logged_in[JPKI_KEY_AUTH];
+		bool keep = key == JPKI_KEY_AUTH && auth_was_logged_in;
+		kz_err e = kz_token_change_pin(r, key, old_norm, old_norm_len, new_norm,
+		                               new_norm_len, keep);
+		log_refusal(&r->token, key, e);
+		if (e == KZ_OK)
+			KZ_INFO("%s changed", pin_names[key]);
+		if (e != KZ_E_REMOVED)
+			after_card_logout(r, auth_was_logged_in);
+		rv = kz_rv(e);
+	}
+	OPENSSL_cleanse(old_norm, sizeof(old_norm));
+	OPENSSL_cleanse(new_norm, sizeof(new_norm));
+	return rv; /* s may be gone if the phone left */
 }

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "jpki/jpki.h"
+#include "jpki/pin.h"
 #include "pkcs11/p11.h"
 #include "pkcs11/token.h"
 
@@ -22,8 +23,12 @@ typedef struct kz_find_op {
 typedef struct kz_sign_op {
 	bool active;
 	CK_MECHANISM_TYPE mechanism;
-	bool updated;                     /* C_SignUpdate was called: C_Sign is refused */
-	bool context_login;               /* CKU_CONTEXT_SPECIFIC login done for this operation */
+	bool updated;       /* C_SignUpdate was called: C_Sign is refused */
+	bool context_login; /* CKU_CONTEXT_SPECIFIC login done for this operation */
+	/* The signature password of that login, for the signature alone
+	 * (the card does not keep it verified); wiped with the operation. */
+	uint8_t pin[JPKI_PIN_MAX_LEN];
+	size_t pin_len;
 	EVP_MD_CTX *md;                   /* hashing mechanisms; NULL for CKM_RSA_PKCS */
 	uint8_t raw[JPKI_SIGN_INPUT_MAX]; /* CKM_RSA_PKCS input gathered so far */
 	size_t raw_len;

@@ -124,6 +124,45 @@ static CK_RV check_signature(kz_session *s, const uint8_t *in, size_t in_len, co
 	return CKR_OK;
 }
 
+/* The signature key wants its password for each signature
+ * (CKA_ALWAYS_AUTHENTICATE): this operation's context-specific login, or
+ * else the C_Login just before it (kz_token_arm). Until then the operation
+ * waits. */
+static bool authorised(const kz_session *s)
+{
+	return s->key != JPKI_KEY_SIGN || s->sign.pin_len > 0 || s->reader->token.sign_pin_len > 0;
+}
+
+/* The card signs; for the signature key, with the password this signature
+ * was authorised by, which is spent by it. */
+static CK_RV card_sign(kz_session *s, const uint8_t *in, size_t in_len, uint8_t *out,
+                       size_t *out_len)
+{
+	kz_reader *r = s->reader;
+	kz_token *t = &r->token;
+	const uint8_t *pin = NULL;
+	size_t pin_len = 0;
+	if (s->key == JPKI_KEY_SIGN) {
+		pin = s->sign.pin_len > 0 ? s->sign.pin : t->sign_pin;
+		pin_len = s->sign.pin_len > 0 ? s->sign.pin_len : t->sign_pin_len;
+	}
+	bool auth_was_logged_in = t->logged_in[JPKI_KEY_AUTH];
+	jpki_key key = s->key;
+	kz_err e = kz_token_sign(r, key, pin, pin_len, in, in_len, out, out_len);
+	if (e == KZ_E_REMOVED)
+		return kz_rv(e); /* s and its operation went with the phone */
+	if (key == JPKI_KEY_SIGN) {
+		kz_token_disarm(r);
+		OPENSSL_cleanse(s->sign.pin, sizeof s->sign.pin);
+		s->sign.pin_len = 0;
+		/* Selecting the application after the signature ended the
+		 * user-authentication login on the card. */
+		if (auth_was_logged_in && !t->logged_in[JPKI_KEY_AUTH])
+			kz_session_end_operations(r, JPKI_KEY_AUTH);
+	}
+	return kz_rv(e);
+}
+
 /* The end of C_Sign and C_SignFinal: length query, buffer check, the
  * always-authenticate rule, then the card. */
 static CK_RV finish(kz_session *s, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
@@ -141,9 +180,7 @@ static CK_RV finish(kz_session *s, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 		*sig_len = JPKI_SIGNATURE_LEN;
 		return CKR_BUFFER_TOO_SMALL;
 	}
-	/* The signature key wants its password again for each signature
-	 * (CKA_ALWAYS_AUTHENTICATE); the operation waits for it. */
-	if (s->key == JPKI_KEY_SIGN && !op->context_login)
+	if (!authorised(s))
 		return CKR_USER_NOT_LOGGED_IN;
 	uint8_t in[JPKI_SIGN_INPUT_MAX];
 	size_t in_len = 0;
@@ -151,7 +188,7 @@ static CK_RV finish(kz_session *s, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 	if (rv == CKR_OK) {
 		uint8_t out[JPKI_SIGNATURE_LEN];
 		size_t out_len = sizeof(out);
-		rv = kz_rv(kz_token_sign(s->reader, s->key, in, in_len, out, &out_len));
+		rv = card_sign(s, in, in_len, out, &out_len);
 		if (rv == CKR_OK)
 			rv = check_signature(s, in, in_len, out, out_len);
 		if (rv == CKR_OK) {
@@ -178,8 +215,7 @@ CK_RV kz_sign(kz_session *s, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK
 	}
 	/* A length query must leave the operation as it was: gather only
 	 * when the signature will really be made. */
-	if (sig == NULL || sig_len == NULL || *sig_len < JPKI_SIGNATURE_LEN ||
-	    (s->key == JPKI_KEY_SIGN && !op->context_login))
+	if (sig == NULL || sig_len == NULL || *sig_len < JPKI_SIGNATURE_LEN || !authorised(s))
 		return finish(s, sig, sig_len);
 	CK_RV rv = gather(op, data, len);
 	if (rv != CKR_OK) {

@@ -97,8 +97,13 @@ static void refresh_backend(kz_backend *b)
 	}
 	for (size_t i = 0; i < kz_mod.reader_count; i++) {
 		kz_reader *r = kz_mod.readers[i];
-		if (r->backend == b && !r->attached && r->token.present)
+		if (r->backend != b || r->attached)
+			continue;
+		if (r->token.present)
 			kz_token_leave(r, "the reader went away");
+		/* A reader that comes back starts its event count again: what
+		 * it shows then is a new insertion, whatever its count. */
+		r->token.tried = false;
 	}
 }
 
@@ -106,6 +111,21 @@ void kz_slots_refresh(void)
 {
 	for (size_t i = 0; i < kz_mod.backend_count; i++)
 		refresh_backend(kz_mod.backends[i]);
+}
+
+void kz_slots_enumerate(void)
+{
+	for (size_t i = 0; i < kz_mod.backend_count; i++) {
+		kz_backend *b = kz_mod.backends[i];
+		kz_reader_state states[KZ_READERS_MAX];
+		size_t n = 0;
+		if (b->ops->list(b, states, KZ_READERS_MAX, &n) != KZ_OK)
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			if (wanted(b, states[j].name) && reader_by_name(b, states[j].name) == NULL)
+				(void)reader_add(b, states[j].name);
+		}
+	}
 }
 
 /* Whether the configuration offers the slots of this key at all. */
@@ -139,8 +159,7 @@ void kz_slots_free(void)
 		kz_reader *r = kz_mod.readers[i];
 		/* A PIN left verified would let any local PC/SC client sign
 		 * until the phone leaves: make the card forget it. */
-		if (r->token.present && (r->token.logged_in[0] || r->token.logged_in[1]))
-			(void)kz_token_reset_security(r);
+		kz_token_forget_pins(r);
 		if (r->token.present)
 			kz_token_leave(r, "finalising");
 		free(r);
@@ -242,10 +261,10 @@ CK_RV kz_slot_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 	kz_pad(info->label, sizeof(info->label), label);
 	kz_pad(info->manufacturerID, sizeof(info->manufacturerID), KAZASHI_TOKEN_MANUFACTURER);
 	kz_pad(info->model, sizeof(info->model), token_model(t->model));
-	/* Nothing readable without a PIN identifies a phone; the serial is
-	 * therefore the same for every token. Relying parties tell taps apart
-	 * by slot events, not by serial. */
-	kz_pad(info->serialNumber, sizeof(info->serialNumber), "0000000000000000");
+	/* Nothing readable without a PIN tells phones apart: the serial is
+	 * drawn at random for each tap (token.c), the same for both tokens of
+	 * the tap. A person is known by their certificate, after login. */
+	kz_pad(info->serialNumber, sizeof(info->serialNumber), t->serial);
 	info->flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_LOGIN_REQUIRED |
 	              CKF_WRITE_PROTECTED | pin_flags(t, key);
 	info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;

@@ -2,8 +2,14 @@
 #include "config.h"
 #endif
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "pkcs11/module.h"
 #include "pkcs11/session.h"
@@ -38,6 +44,9 @@ void kz_token_leave(kz_reader *r, const char *why)
 		t->tries[k] = -1;
 		t->logged_in[k] = false;
 	}
+	t->pin_sent = false;
+	t->login_locked = false; /* the transaction went with the handle */
+	kz_token_disarm(r);
 }
 
 /* Hold the card for a sequence of APDUs. If somebody else reset it in
@@ -49,11 +58,16 @@ static kz_err hold(kz_reader *r)
 	bool reset = false;
 	if (t->link == NULL)
 		return KZ_E_REMOVED;
+	/* lock_login: the login's transaction is ours already, and nobody
+	 * else could have touched the card since. */
+	if (t->login_locked)
+		return KZ_OK;
 	kz_err e = r->backend->ops->begin(t->link, &reset);
 	if (e == KZ_OK && reset) {
 		KZ_INFO("%s: the card was reset by another application", r->name);
 		jpki_card_forget(&t->card);
 		t->logged_in[0] = t->logged_in[1] = false;
+		t->pin_sent = false;
 	} else if (e == KZ_OK && t->link->transport.shared) {
 		/* Another application may have selected another file since
 		 * our last transaction (OpenSC does, probing PIN tries): a
@@ -70,19 +84,41 @@ static kz_err hold(kz_reader *r)
 static kz_err release(kz_reader *r, kz_err e)
 {
 	kz_token *t = &r->token;
-	if (t->link != NULL && e != KZ_E_REMOVED)
+	if (t->link != NULL && e != KZ_E_REMOVED && !t->login_locked)
 		r->backend->ops->end(t->link);
 	if (e == KZ_E_REMOVED)
 		kz_token_leave(r, "the phone left during an operation");
 	return e;
 }
 
-static kz_err identify(kz_reader *r)
+/* Find the application without disturbing another program's login: on a
+ * shared card another program may be logged in, and selecting the
+ * application would log it out. So the application is taken as it is
+ * when it is selected already (one SELECT of an EF either way); a fresh
+ * card, or one left elsewhere, gets the application selected. Nobody
+ * shares a libnfc link: there the application is simply selected. */
+static kz_err enter_app(kz_token *t)
 {
-	kz_token *t = &r->token;
+	if (t->card.link->shared) {
+		kz_err e = jpki_resume_app(&t->card);
+		if (e == KZ_OK)
+			e = jpki_read_token_info(&t->card, t->info, &t->model);
+		if (e == KZ_OK && t->model != JPKI_MODEL_UNKNOWN)
+			return KZ_OK;
+		if (e == KZ_E_REMOVED || e == KZ_E_COMM || e == KZ_E_NO_READER ||
+		    e == KZ_E_TIMEOUT || e == KZ_E_NOMEM)
+			return e; /* the link failed: no second try on it */
+	}
 	kz_err e = jpki_select_app(&t->card);
 	if (e == KZ_OK)
 		e = jpki_read_token_info(&t->card, t->info, &t->model);
+	return e;
+}
+
+static kz_err identify(kz_reader *r)
+{
+	kz_token *t = &r->token;
+	kz_err e = enter_app(t);
 	/* Signature PIN first, so that the user-authentication PIN EF stays
 	 * selected for the login that most relying parties do next. */
 	for (int k = JPKI_KEY_COUNT - 1; e == KZ_OK && k >= 0; k--)
@@ -90,12 +126,40 @@ static kz_err identify(kz_reader *r)
 	return e;
 }
 
+/* A serial number for a new tap: 16 hex digits of randomness. Should the
+ * random source fail, a process-wide counter under a per-process random
+ * part keeps serials apart within the process all the same. */
+static void new_serial(kz_token *t)
+{
+	static unsigned long counter;
+	static unsigned long long base;
+	unsigned char b[8];
+	unsigned long long v = 0;
+	if (RAND_bytes(b, sizeof(b)) == 1) {
+		for (size_t i = 0; i < sizeof(b); i++)
+			v = v << 8 | b[i];
+	} else {
+		if (base == 0)
+			base = (unsigned long long)getpid() << 40 ^ (unsigned long long)time(NULL)
+			                                                << 20;
+		v = base + ++counter;
+	}
+	snprintf(t->serial, sizeof(t->serial), "%016llX", v);
+}
+
 kz_err kz_token_arrive(kz_reader *r, unsigned long event_count)
 {
 	kz_token *t = &r->token;
+	/* Until identified, this insertion counts as looked at: a card that
+	 * fails is not probed again while it stays. */
 	t->tried = true;
 	t->event_count = event_count;
 	kz_err e = r->backend->ops->connect(r->backend, r->name, &t->link);
+	if (e == KZ_E_NO_CARD || e == KZ_E_NO_READER) {
+		/* Gone (or pcscd with it) between the list and the connect:
+		 * nothing was looked at; the next list tells what is there. */
+		t->tried = false;
+	}
 	if (e != KZ_OK) {
 		KZ_DEBUG("%s: cannot connect: %s", r->name, kz_err_str(e));
 		t->link = NULL;
@@ -121,10 +185,15 @@ kz_err kz_token_arrive(kz_reader *r, unsigned long event_count)
 		return e;
 	}
 	t->present = true;
+	/* Known by its event count from now on; should it leave through its
+	 * link while the reader still shows a card, it is looked at again. */
+	t->tried = false;
 	t->tap++;
+	new_serial(t);
 	r->event[0] = r->event[1] = true;
-	KZ_INFO("%s: %s arrived (%s), PIN tries %d/%d", r->name, jpki_model_name(t->model), t->info,
-	        t->tries[JPKI_KEY_AUTH], t->tries[JPKI_KEY_SIGN]);
+	KZ_INFO("%s: %s arrived (%s), PIN tries %d/%d, serial %s", r->name,
+	        jpki_model_name(t->model), t->info, t->tries[JPKI_KEY_AUTH],
+	        t->tries[JPKI_KEY_SIGN], t->serial);
 	return KZ_OK;
 }
 
@@ -301,21 +370,14 @@ static kz_err read_cert(kz_token *t, uint16_t fid, uint8_t **der, size_t *len, b
 	return e;
 }
 
-kz_err kz_token_cert(kz_reader *r, jpki_key key, bool ca, const jpki_cert **out)
+/* kz_token_cert inside a hold: read and parse, no transaction of its own. */
+static kz_err load_cert(kz_reader *r, kz_cached_cert *c, uint16_t fid)
 {
 	kz_token *t = &r->token;
-	kz_cached_cert *c = ca ? &t->ca[key] : &t->cert[key];
-	if (c->loaded) {
-		*out = &c->cert;
-		return KZ_OK;
-	}
-	uint16_t fid = ca ? jpki_ca_fid(key) : jpki_cert_fid(key);
 	uint8_t *der = NULL;
 	size_t len = 0;
 	bool cached = false;
-	kz_err e = hold(r);
-	if (e == KZ_OK)
-		e = release(r, read_cert(t, fid, &der, &len, &cached));
+	kz_err e = read_cert(t, fid, &der, &len, &cached);
 	if (e == KZ_OK) {
 		e = jpki_cert_parse(der, len, &c->cert);
 		if (e != KZ_OK)
@@ -326,55 +388,165 @@ kz_err kz_token_cert(kz_reader *r, jpki_key key, bool ca, const jpki_cert **out)
 			cache_put(fid, der, len);
 	}
 	free(der);
-	if (e != KZ_OK)
-		return e;
-	c->loaded = true;
+	if (e == KZ_OK)
+		c->loaded = true;
+	return e;
+}
+
+kz_err kz_token_cert(kz_reader *r, jpki_key key, bool ca, const jpki_cert **out)
+{
+	kz_token *t = &r->token;
+	kz_cached_cert *c = ca ? &t->ca[key] : &t->cert[key];
+	if (!c->loaded) {
+		kz_err e = hold(r);
+		if (e == KZ_OK)
+			e = release(r, load_cert(r, c, ca ? jpki_ca_fid(key) : jpki_cert_fid(key)));
+		if (e != KZ_OK)
+			return e;
+	}
 	*out = &c->cert;
 	return KZ_OK;
+}
+
+/* One VERIFY inside a hold, its answer kept in the tries. */
+static kz_err verify_held(kz_reader *r, jpki_key key, const uint8_t *pin, size_t len)
+{
+	kz_token *t = &r->token;
+	int tries = -1;
+	t->pin_sent = true;
+	kz_err e = jpki_verify(&t->card, key, pin, len, &tries);
+	if (e == KZ_OK)
+		t->tries[key] = jpki_pin_max_tries(key);
+	else if (e == KZ_E_PIN_INCORRECT || e == KZ_E_PIN_LOCKED)
+		t->tries[key] = e == KZ_E_PIN_LOCKED ? 0 : tries;
+	return e;
+}
+
+/* Inside a hold: select the application again, so that the card forgets
+ * every verified PIN, this process's and any other's. The user-
+ * authentication login, if any, is gone with it. */
+static kz_err forget_held(kz_reader *r)
+{
+	kz_token *t = &r->token;
+	kz_err e = jpki_select_app(&t->card);
+	if (e == KZ_OK)
+		t->pin_sent = false;
+	if (t->logged_in[JPKI_KEY_AUTH])
+		KZ_INFO("%s: the user-authentication login ended with the card's security state",
+		        r->name);
+	t->logged_in[JPKI_KEY_AUTH] = false;
+	/* The transaction lock_login held was for that login. */
+	t->login_locked = false;
+	return e;
 }
 
 kz_err kz_token_verify(kz_reader *r, jpki_key key, const uint8_t *pin, size_t len)
 {
 	kz_token *t = &r->token;
-	int tries = -1;
 	kz_err e = hold(r);
 	if (e != KZ_OK)
 		return e;
-	e = jpki_verify(&t->card, key, pin, len, &tries);
-	if (e == KZ_OK)
-		t->tries[key] = jpki_pin_max_tries(key);
-	else if (e == KZ_E_PIN_INCORRECT || e == KZ_E_PIN_LOCKED)
-		t->tries[key] = e == KZ_E_PIN_LOCKED ? 0 : tries;
+	e = verify_held(r, key, pin, len);
+	if (key == JPKI_KEY_SIGN && t->card.verified[key]) {
+		/* The certificate is behind the password: read it now, while
+		 * the password is verified, then let the card forget. */
+		kz_err ce = KZ_OK;
+		if (!t->cert[key].loaded)
+			ce = load_cert(r, &t->cert[key], jpki_cert_fid(key));
+		kz_err fe = ce == KZ_E_REMOVED ? ce : forget_held(r);
+		if (ce != KZ_OK)
+			KZ_INFO("%s: signature certificate not read at login: %s", r->name,
+			        kz_err_str(ce));
+		if (fe != KZ_OK)
+			e = fe;
+	} else if (e == KZ_OK && key == JPKI_KEY_AUTH && kz_mod.config.lock_login) {
+		t->login_locked = true; /* release() keeps the transaction */
+		KZ_DEBUG("%s: lock_login: the card is ours until logout", r->name);
+	}
 	return release(r, e);
 }
 
 kz_err kz_token_reset_security(kz_reader *r)
 {
+	kz_err e = hold(r);
+	if (e != KZ_OK)
+		return e;
+	/* With lock_login, this ends the login's transaction too (release
+	 * ends what forget_held no longer marks as held). */
+	return release(r, forget_held(r));
+}
+
+void kz_token_forget_pins(kz_reader *r)
+{
+	if (r->token.present && (r->token.pin_sent || r->token.login_locked))
+		(void)kz_token_reset_security(r);
+}
+
+kz_err kz_token_change_pin(kz_reader *r, jpki_key key, const uint8_t *old_pin, size_t old_len,
+                           const uint8_t *new_pin, size_t new_len, bool keep_verified)
+{
 	kz_token *t = &r->token;
 	kz_err e = hold(r);
 	if (e != KZ_OK)
 		return e;
-	jpki_card_forget(&t->card);
-	return release(r, jpki_select_app(&t->card));
+	e = verify_held(r, key, old_pin, old_len);
+	if (e == KZ_OK)
+		e = jpki_change_pin(&t->card, key, new_pin, new_len);
+	if (t->card.verified[key] && !keep_verified && e != KZ_E_REMOVED) {
+		kz_err fe = forget_held(r);
+		if (e == KZ_OK)
+			e = fe;
+	}
+	return release(r, e);
 }
 
-kz_err kz_token_change_pin(kz_reader *r, jpki_key key, const uint8_t *new_pin, size_t len)
+void kz_token_arm(kz_reader *r, const uint8_t *pin, size_t len)
 {
+	kz_token *t = &r->token;
+	kz_token_disarm(r);
+	if (len > sizeof t->sign_pin)
+		return;
+	memcpy(t->sign_pin, pin, len);
+	t->sign_pin_len = len;
+}
+
+void kz_token_disarm(kz_reader *r)
+{
+	OPENSSL_cleanse(r->token.sign_pin, sizeof r->token.sign_pin);
+	r->token.sign_pin_len = 0;
+}
+
+kz_err kz_token_sign(kz_reader *r, jpki_key key, const uint8_t *pin, size_t pin_len,
+                     const uint8_t *in, size_t in_len, uint8_t *sig, size_t *sig_len)
+{
+	kz_token *t = &r->token;
+	if (key == JPKI_KEY_SIGN && pin == NULL)
+		return KZ_E_SECURITY;
 	kz_err e = hold(r);
 	if (e != KZ_OK)
 		return e;
-	return release(r, jpki_change_pin(&r->token.card, key, new_pin, len));
-}
-
-kz_err kz_token_sign(kz_reader *r, jpki_key key, const uint8_t *in, size_t in_len, uint8_t *sig,
-                     size_t *sig_len)
-{
-	kz_err e = hold(r);
-	if (e != KZ_OK)
-		return e;
-	e = jpki_sign(&r->token.card, key, in, in_len, sig, sig_len);
-	if (e == KZ_E_SECURITY)
-		r->token.logged_in[key] = false;
+	if (key == JPKI_KEY_SIGN) {
+		e = verify_held(r, key, pin, pin_len);
+		if (e == KZ_E_PIN_INCORRECT || e == KZ_E_PIN_LOCKED) {
+			/* Changed since the login (by another program): the
+			 * login is void; the caller must ask again. */
+			KZ_INFO("%s: the signature password was refused at signing", r->name);
+			t->logged_in[key] = false;
+			e = KZ_E_SECURITY;
+		}
+	}
+	if (e == KZ_OK)
+		e = jpki_sign(&t->card, key, in, in_len, sig, sig_len);
+	if (e == KZ_E_SECURITY && key == JPKI_KEY_AUTH)
+		t->logged_in[key] = false;
+	if (key == JPKI_KEY_SIGN && t->card.verified[key] && e != KZ_E_REMOVED) {
+		kz_err fe = forget_held(r);
+		if (e == KZ_OK && fe == KZ_E_REMOVED)
+			e = fe;
+		else if (fe != KZ_OK)
+			KZ_WARN("%s: the card could not be made to forget the password: %s",
+			        r->name, kz_err_str(fe));
+	}
 	return release(r, e);
 }
 
@@ -382,11 +554,15 @@ void kz_token_logout(kz_reader *r, jpki_key key)
 {
 	kz_token *t = &r->token;
 	t->logged_in[key] = false;
-	/* Selecting the application again is the only way to make the card
-	 * forget a verified PIN, and it forgets both: do it only when the
-	 * other token is not in use. Otherwise the card keeps this PIN
-	 * verified until the phone leaves, and the module refuses to use it. */
-	if (t->present && !t->logged_in[1 - key]) {
+	if (key == JPKI_KEY_SIGN)
+		kz_token_disarm(r);
+	/* The signature password is never left verified (kz_token_sign), so
+	 * a signature logout has nothing to make the card forget. A
+	 * user-authentication PIN this process verified is forgotten by
+	 * selecting the application again, the only way there is. */
+	if (!t->present || (key == JPKI_KEY_SIGN && !t->card.verified[JPKI_KEY_SIGN]))
+		return;
+	if (t->pin_sent || t->login_locked) {
 		kz_err e = kz_token_reset_security(r);
 		if (e != KZ_OK)
 			KZ_DEBUG("%s: logout reset: %s", r->name, kz_err_str(e));

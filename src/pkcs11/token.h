@@ -8,6 +8,7 @@
 
 #include "jpki/cert.h"
 #include "jpki/jpki.h"
+#include "jpki/pin.h"
 #include "reader/reader.h"
 
 typedef struct kz_cached_cert {
@@ -19,13 +20,40 @@ typedef struct kz_token {
 	bool present;              /* a JPKI application answers */
 	unsigned long tap;         /* counts taps in this reader; sessions remember theirs */
 	unsigned long event_count; /* the reader's event count when we connected */
-	bool tried;                /* we looked at this insertion already */
+	/* This insertion holds no JPKI application (or could not be
+	 * identified): not probed again until the reader shows another. A
+	 * token that was present and left through its link is not "tried":
+	 * if the reader still shows a card (pcscd restarted under the same
+	 * phone), it is identified again. */
+	bool tried;
+	/* CK_TOKEN_INFO.serialNumber of this tap, both tokens alike: random,
+	 * drawn at arrival (nothing readable before login tells phones
+	 * apart), so two people's phones never share one, and one tap keeps
+	 * its own until the phone leaves. 16 hex digits. */
+	char serial[17];
 	kz_link *link;
 	jpki_card card;
 	jpki_model model;
 	char info[JPKI_TOKEN_INFO_LEN + 1];
 	int tries[JPKI_KEY_COUNT]; /* -1 unknown */
 	bool logged_in[JPKI_KEY_COUNT];
+	/* This process sent a PIN since it last selected the application:
+	 * only then may the card hold a PIN of ours verified, and only then
+	 * do logout and finalisation select the application again (which
+	 * logs every program out). A process that never sent a PIN never
+	 * touches the card's security state. */
+	bool pin_sent;
+	/* lock_login: the PC/SC transaction of the user-authentication login
+	 * is held from C_Login until logout, so that no other program can
+	 * use the verified PIN meanwhile. */
+	bool login_locked;
+	/* The signature password of the last C_Login(CKU_USER), kept only
+	 * until the first signature after it, which it authorises (a
+	 * relying party such as Java's SunPKCS11 never does the
+	 * context-specific login); wiped at that signature, at logout and
+	 * when the phone leaves. The card never keeps it verified. */
+	uint8_t sign_pin[JPKI_PIN_MAX_LEN];
+	size_t sign_pin_len;
 	kz_cached_cert cert[JPKI_KEY_COUNT];
 	kz_cached_cert ca[JPKI_KEY_COUNT];
 	/* Whether extended-length READ BINARY works in this reader, as learnt
@@ -69,13 +97,36 @@ kz_err kz_token_cert(kz_reader *r, jpki_key key, bool ca, const jpki_cert **out)
 /* Forget every certificate kept by the process-wide cache. */
 void kz_token_cache_clear(void);
 
+/* VERIFY of a key's PIN (a login). The user-authentication PIN stays
+ * verified on the card (held in a transaction with lock_login). The
+ * signature password does not: in the same transaction the signature
+ * certificate is read (it is behind the password) and the application
+ * selected again, so that no other program finds it verified; the
+ * signature itself verifies it again (kz_token_sign). That selection logs
+ * the user-authentication token out too: logged_in[JPKI_KEY_AUTH] says so
+ * afterwards. */
 kz_err kz_token_verify(kz_reader *r, jpki_key key, const uint8_t *pin, size_t len);
 /* Reset the card's security state (both PINs) by selecting the AP again. */
 kz_err kz_token_reset_security(kz_reader *r);
-/* The user of one token logs out (C_Logout, or its last session closed). */
+/* Make the card forget any PIN this process verified on it (finalising);
+ * nothing is sent when this process sent none. */
+void kz_token_forget_pins(kz_reader *r);
+/* The user of one token logs out (C_Logout, or its last session closed).
+ * The card is left with no PIN of this process verified. */
 void kz_token_logout(kz_reader *r, jpki_key key);
-kz_err kz_token_change_pin(kz_reader *r, jpki_key key, const uint8_t *new_pin, size_t len);
-kz_err kz_token_sign(kz_reader *r, jpki_key key, const uint8_t *in, size_t in_len, uint8_t *sig,
-                     size_t *sig_len);
+/* C_SetPIN: VERIFY of old_pin and CHANGE REFERENCE DATA in one
+ * transaction; afterwards the card keeps the PIN verified only when
+ * keep_verified (a logged-in user-authentication token). */
+kz_err kz_token_change_pin(kz_reader *r, jpki_key key, const uint8_t *old_pin, size_t old_len,
+                           const uint8_t *new_pin, size_t new_len, bool keep_verified);
+/* Keep the signature password of a C_Login(CKU_USER) for the first
+ * signature after it; kz_token_disarm wipes it. */
+void kz_token_arm(kz_reader *r, const uint8_t *pin, size_t len);
+void kz_token_disarm(kz_reader *r);
+/* COMPUTE DIGITAL SIGNATURE. For the signature key, pin (not NULL) is
+ * verified first and the application selected again after, all in one
+ * transaction: no other program's APDU fits between them. */
+kz_err kz_token_sign(kz_reader *r, jpki_key key, const uint8_t *pin, size_t pin_len,
+                     const uint8_t *in, size_t in_len, uint8_t *sig, size_t *sig_len);
 
 #endif

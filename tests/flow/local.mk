@@ -10,3 +10,31 @@ noinst_PROGRAMS += tests/flow/kz-events
 tests_flow_kz_events_SOURCES = tests/flow/events.c
 tests_flow_kz_events_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
 tests_flow_kz_events_LDADD = $(PTHREAD_LIBS) -ldl
+
+# kz-script: a relying party driven line by line from a test (sessions held
+# open while other programs use the card).
+noinst_PROGRAMS += tests/flow/kz-script
+tests_flow_kz_script_SOURCES = tests/flow/script.c src/pkcs11/rv-name.c
+tests_flow_kz_script_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS)
+tests_flow_kz_script_LDADD = $(CRYPTO_LIBS) -ldl
+
+# kz-rawsign: a plain PC/SC program with no PIN asking the card for a
+# signature, for the shared-card tests.
+noinst_PROGRAMS += tests/flow/kz-rawsign
+tests_flow_kz_rawsign_SOURCES = tests/flow/rawsign.c
+tests_flow_kz_rawsign_CFLAGS = $(AM_CFLAGS) $(PCSC_CFLAGS)
+tests_flow_kz_rawsign_LDADD = $(PCSC_LIBS)
+
+# kz-kiosk: one relying-party process through pcscd restarts, readers that
+# come and go and one person after another, driven from stdin.
+noinst_PROGRAMS += tests/flow/kz-kiosk
+tests_flow_kz_kiosk_SOURCES = tests/flow/kiosk.c
+tests_flow_kz_kiosk_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
+tests_flow_kz_kiosk_LDADD = -ldl
+
+# kz-readers: one relying-party thread per reader signing in a loop, every
+# signature timed and verified; for the multi-reader tests and the bench.
+noinst_PROGRAMS += tests/flow/kz-readers
+tests_flow_kz_readers_SOURCES = tests/flow/readers.c
+tests_flow_kz_readers_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS) $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS)
+tests_flow_kz_readers_LDADD = $(CRYPTO_LIBS) $(PTHREAD_LIBS) -ldl

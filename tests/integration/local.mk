@@ -14,6 +14,8 @@ integration_tests = \
 	tests/integration/taps-card.sh \
 	tests/integration/taps-android.sh \
 	tests/integration/events.sh \
+	tests/integration/pcscd-restart.sh \
+	tests/integration/serials.sh \
 	tests/integration/secrets.sh \
 	tests/integration/kazashi-auth.sh \
 	tests/integration/kazashi-holder.sh \
@@ -21,7 +23,9 @@ integration_tests = \
 	tests/integration/kazashi-pin.sh \
 	tests/integration/kazashi-list-wait.sh \
 	tests/integration/conformance-card.sh \
-	tests/integration/conformance-android.sh
+	tests/integration/conformance-android.sh \
+	tests/integration/shared-card-android.sh \
+	tests/integration/shared-card-card.sh
 TESTS += $(integration_tests)
 EXTRA_DIST += $(integration_tests) \
 	tests/integration/pkcs11-tool-flow.sh \
@@ -33,6 +37,7 @@ EXTRA_DIST += $(integration_tests) \
 	tests/integration/pcscd-env.sh \
 	tests/integration/tap.sh \
 	tests/integration/rp-lib.sh \
+	tests/integration/shared-card.sh \
 	tests/integration/marionette.py \
 	tests/integration/rp-https-server.py
 

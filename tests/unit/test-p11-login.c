@@ -34,10 +34,19 @@ static void test_login_logout(void **state)
 	assert_int_equal(F->C_Logout(a + 1000), CKR_SESSION_HANDLE_INVALID);
 	/* Each token has its own login. */
 	CK_SESSION_HANDLE s = p11t_open(P11T_SIGN, false);
-	p11t_login(a, P11T_AUTH);
-	assert_int_equal(p11t_state(s), CKS_RO_PUBLIC_SESSION);
 	p11t_login(s, P11T_SIGN);
+	p11t_login(a, P11T_AUTH);
+	assert_int_equal(p11t_state(s), CKS_RO_USER_FUNCTIONS);
 	assert_int_equal(F->C_Logout(a), CKR_OK);
+	assert_int_equal(p11t_state(s), CKS_RO_USER_FUNCTIONS);
+	/* The card has one security state, and the signature password is
+	 * never left verified on it: the selection that makes the card
+	 * forget it also ends the user-authentication login. */
+	p11t_login(a, P11T_AUTH);
+	assert_int_equal(F->C_Logout(s), CKR_OK);
+	assert_int_equal(p11t_state(a), CKS_RO_USER_FUNCTIONS);
+	p11t_login(s, P11T_SIGN);
+	assert_int_equal(p11t_state(a), CKS_RO_PUBLIC_SESSION);
 	assert_int_equal(p11t_state(s), CKS_RO_USER_FUNCTIONS);
 }
 

@@ -38,6 +38,9 @@ typedef struct signer {
 	int token;
 } signer;
 
+/* A session of the token, logged in, with its private key found. For the
+ * signature key the password of C_Login authorises one signature: it is
+ * spent here, so that what follows needs its context-specific login. */
 static signer logged_in(int token)
 {
 	signer s = {p11t_open(token, false), 0, token};
@@ -46,6 +49,14 @@ static signer logged_in(int token)
 	assert_true(s.key != CK_INVALID_HANDLE);
 	for (size_t i = 0; i < sizeof(message); i++)
 		message[i] = (CK_BYTE)(i * 7 + 3);
+	if (token == P11T_SIGN) {
+		CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
+		CK_BYTE sig[256];
+		CK_ULONG len = sizeof(sig);
+		assert_int_equal(F->C_SignInit(s.h, &mech, s.key), CKR_OK);
+		assert_int_equal(F->C_Sign(s.h, message, 32, sig, &len), CKR_OK);
+		assert_true(p11t_verifies(P11T_SIGN, "SHA256", message, 32, sig, len));
+	}
 	return s;
 }
 
@@ -224,6 +235,33 @@ static void test_always_authenticate(void **state)
 	assert_int_equal(F->C_Sign(a.h, message, 10, sig, &len), CKR_OK);
 }
 
+/* SunPKCS11 (Java) logs in and signs, and never does the context-specific
+ * login: the password of C_Login authorises the first signature after it,
+ * and that one only. */
+static void test_login_authorises_one_signature(void **state)
+{
+	(void)state;
+	CK_SESSION_HANDLE h = p11t_open(P11T_SIGN, false);
+	p11t_login(h, P11T_SIGN);
+	signer s = {h, p11t_find(h, CKO_PRIVATE_KEY), P11T_SIGN};
+	CK_BYTE sig[256];
+	CK_ULONG len = sizeof(sig);
+	init(&s, CKM_SHA256_RSA_PKCS);
+	assert_int_equal(F->C_Sign(s.h, message, 10, sig, &len), CKR_OK);
+	assert_true(p11t_verifies(P11T_SIGN, "SHA256", message, 10, sig, len));
+	init(&s, CKM_SHA256_RSA_PKCS);
+	assert_int_equal(F->C_Sign(s.h, message, 10, sig, &len), CKR_USER_NOT_LOGGED_IN);
+	context_login(&s);
+	assert_int_equal(F->C_Sign(s.h, message, 10, sig, &len), CKR_OK);
+	/* A logout spends it too. */
+	assert_int_equal(F->C_Logout(h), CKR_OK);
+	p11t_login(h, P11T_SIGN);
+	assert_int_equal(F->C_Logout(h), CKR_OK);
+	p11t_login(h, P11T_SIGN);
+	init(&s, CKM_SHA256_RSA_PKCS);
+	assert_int_equal(F->C_Sign(s.h, message, 10, sig, &len), CKR_OK);
+}
+
 /* Thunderbird logs in for the context, then asks for the token info,
  * then signs: the info must come from state, not from the phone, and
  * must not lose the verified password. */
@@ -315,11 +353,17 @@ static void test_removed_mid_operation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    P11T_BOTH(test_sign_auth),           P11T_BOTH(test_sign_sign),
-	    P11T_BOTH(test_two_calls),           P11T_BOTH(test_sign_init_errors),
-	    P11T_BOTH(test_raw_lengths),         P11T_BOTH(test_always_authenticate),
-	    P11T_BOTH(test_thunderbird_pattern), P11T_BOTH(test_multipart_context_login),
-	    P11T_BOTH(test_session_cancel),      P11T_BOTH(test_removed_mid_operation),
+	    P11T_BOTH(test_sign_auth),
+	    P11T_BOTH(test_sign_sign),
+	    P11T_BOTH(test_two_calls),
+	    P11T_BOTH(test_sign_init_errors),
+	    P11T_BOTH(test_raw_lengths),
+	    P11T_BOTH(test_always_authenticate),
+	    P11T_BOTH(test_thunderbird_pattern),
+	    P11T_BOTH(test_multipart_context_login),
+	    P11T_BOTH(test_session_cancel),
+	    P11T_BOTH(test_removed_mid_operation),
+	    P11T_BOTH(test_login_authorises_one_signature),
 	};
 	return p11t_run("p11-sign", tests, KZ_ARRAY_LEN(tests));
 }
