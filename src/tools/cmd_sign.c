@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -17,6 +16,7 @@
 #include "tools/cms.h"
 #include "tools/commands.h"
 #include "tools/exitcode.h"
+#include "tools/outfile.h"
 #include "tools/token.h"
 
 static int digest_file(const char *path, unsigned char digest[32])
@@ -95,24 +95,27 @@ int kc_cmd_sign(kc_module *m, const kc_opts *o)
 	unsigned char digest[32];
 	int rc = digest_file(file, digest);
 	/* The output is opened before the phone is asked: a signature must
-	 * not be spent on a file that cannot be written. */
-	BIO *bio = NULL;
-	if (rc == KC_OK) {
-		bio = to_stdout ? BIO_new_fp(stdout, BIO_NOCLOSE) : BIO_new_file(path, "wb");
-		if (bio == NULL)
-			rc = kc_fail(KC_ERROR, "cannot write %s: %s", path, strerror(errno));
-	}
+	 * not be spent on a file that cannot be written. It is a new file
+	 * until the signature is whole (tools/outfile.h): a failure leaves an
+	 * existing signature file as it was. */
+	kc_outfile out = {.f = NULL};
+	if (rc == KC_OK)
+		rc = kc_outfile_open(&out, path);
 	CMS_ContentInfo *cms = NULL;
 	if (rc == KC_OK)
 		rc = sign(m, o, digest, &cms);
 	if (rc == KC_OK) {
-		int ok = o->pem ? PEM_write_bio_CMS(bio, cms) : i2d_CMS_bio(bio, cms);
+		BIO *bio = BIO_new_fp(out.f, BIO_NOCLOSE);
+		int ok =
+		    bio != NULL && (o->pem ? PEM_write_bio_CMS(bio, cms) : i2d_CMS_bio(bio, cms));
 		if (!ok || BIO_flush(bio) != 1)
 			rc = kc_fail(KC_ERROR, "cannot write %s", path);
+		BIO_free(bio);
 	}
-	BIO_free(bio);
-	if (rc != KC_OK && bio != NULL && !to_stdout)
-		unlink(path); /* no half-written or empty signature file */
+	if (rc == KC_OK)
+		rc = kc_outfile_commit(&out);
+	else
+		kc_outfile_abort(&out);
 	if (rc == KC_OK && !to_stdout)
 		printf("%s\n", path);
 	CMS_ContentInfo_free(cms);

@@ -18,6 +18,7 @@ src_tools_kazashi_SOURCES = \
 	src/tools/trust.h src/tools/trust.c \
 	src/tools/holderdata.h src/tools/holderdata.c \
 	src/tools/cms.h src/tools/cms.c \
+	src/tools/outfile.h src/tools/outfile.c \
 	src/tools/cmd_list.c \
 	src/tools/cmd_wait.c \
 	src/tools/cmd_auth.c \
