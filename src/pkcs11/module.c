@@ -76,6 +76,7 @@ CK_RV kz_module_initialize(CK_VOID_PTR pargs)
 	}
 	configure(args);
 	kz_backends_open();
+	kz_slots_enumerate();
 	kz_mod.pid = getpid();
 	atomic_store(&kz_mod.finalizing, false);
 	atomic_store(&kz_mod.initialized, true);

@@ -11,6 +11,11 @@
 /* Ask the back ends what changed: new readers get slots, arrivals are
  * identified, departures forgotten. No APDU unless a phone arrived. */
 void kz_slots_refresh(void);
+/* C_Initialize: the readers present now get their slot ids, the same that
+ * C_GetSlotList gives later, so that a relying party configured with a
+ * slot id (SunPKCS11's slot=0) finds it at once. Readers only: no card is
+ * connected to and no APDU sent. */
+void kz_slots_enumerate(void);
 /* The reader and key of a slot id, or NULL. */
 kz_reader *kz_slot_find(CK_SLOT_ID id, jpki_key *key);
 /* For calls about a slot's token: CKR_SLOT_ID_INVALID, CKR_TOKEN_NOT_PRESENT

@@ -150,16 +150,9 @@ static void new_serial(kz_token *t)
 kz_err kz_token_arrive(kz_reader *r, unsigned long event_count)
 {
 	kz_token *t = &r->token;
-	/* Until identified, this insertion counts as looked at: a card that
-	 * fails is not probed again while it stays. */
 	t->tried = true;
 	t->event_count = event_count;
 	kz_err e = r->backend->ops->connect(r->backend, r->name, &t->link);
-	if (e == KZ_E_NO_CARD || e == KZ_E_NO_READER) {
-		/* Gone (or pcscd with it) between the list and the connect:
-		 * nothing was looked at; the next list tells what is there. */
-		t->tried = false;
-	}
 	if (e != KZ_OK) {
 		KZ_DEBUG("%s: cannot connect: %s", r->name, kz_err_str(e));
 		t->link = NULL;
@@ -185,9 +178,6 @@ kz_err kz_token_arrive(kz_reader *r, unsigned long event_count)
 		return e;
 	}
 	t->present = true;
-	/* Known by its event count from now on; should it leave through its
-	 * link while the reader still shows a card, it is looked at again. */
-	t->tried = false;
 	t->tap++;
 	new_serial(t);
 	r->event[0] = r->event[1] = true;

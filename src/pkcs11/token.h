@@ -20,11 +20,9 @@ typedef struct kz_token {
 	bool present;              /* a JPKI application answers */
 	unsigned long tap;         /* counts taps in this reader; sessions remember theirs */
 	unsigned long event_count; /* the reader's event count when we connected */
-	/* This insertion holds no JPKI application (or could not be
-	 * identified): not probed again until the reader shows another. A
-	 * token that was present and left through its link is not "tried":
-	 * if the reader still shows a card (pcscd restarted under the same
-	 * phone), it is identified again. */
+	/* We looked at this insertion already: not probed again until the
+	 * reader shows another (a new event count; back ends make the count
+	 * change when pcscd restarts), or the reader goes away. */
 	bool tried;
 	/* CK_TOKEN_INFO.serialNumber of this tap, both tokens alike: random,
 	 * drawn at arrival (nothing readable before login tells phones

@@ -22,6 +22,13 @@
  * the generation of the card context it was made on and reports
  * KZ_E_REMOVED once that context has been replaced.
  *
+ * pcsc-lite's per-reader event counter starts again with pcscd (and with a
+ * reader that is plugged in again), so the same phone kept on the reader
+ * through a restart shows the same count as before. What list() reports
+ * is therefore made of the service epoch (how many times the list context
+ * was established: a restart kills the old one) and pcscd's count, so that
+ * every reader looks freshly inserted after a restart.
+ *
  * Departures. pcscd learns that a card left by polling the driver (every
  * 400 ms for vpcd) or from the reader's own notification. An exchange that
  * fails before pcscd has noticed gets up to SETTLE_MS for it to do so, and
@@ -91,6 +98,7 @@ typedef struct pcsc_backend {
 	pthread_mutex_t list_mu;
 	SCARDCONTEXT list_ctx;
 	bool list_ctx_ok;
+	unsigned long epoch; /* list_ctx establishments: one per pcscd run */
 
 	pthread_mutex_t wait_mu;
 	pthread_cond_t wait_cv; /* CLOCK_MONOTONIC; busy, cancel and sleeps */
@@ -131,7 +139,8 @@ typedef struct snapshot {
 	char *names;           /* multi-string from SCardListReaders */
 	SCARD_READERSTATE *st; /* n readers, plus a spare entry for PnP */
 	size_t n;
-	bool no_service; /* pcscd is not running (n is 0) */
+	bool no_service;     /* pcscd is not running (n is 0) */
+	unsigned long epoch; /* of the pcscd that answered */
 } snapshot;
 
 /* pcsc-lite error codes are 32-bit values in a long: print them as such. */
@@ -210,8 +219,11 @@ static void bump_events(pcsc_backend *be, const char *reader)
 		SCardCancel(ctx);
 }
 
-/* The event count list() reports for a reader in state st. */
-static unsigned long reader_events(pcsc_backend *be, const SCARD_READERSTATE *st)
+/* The event count list() reports for a reader in state st, as seen in a
+ * snapshot of the given epoch: pcscd's 16-bit count (plus the departures
+ * counted here) in the low bits, the epoch above them. */
+static unsigned long reader_events(pcsc_backend *be, unsigned long epoch,
+                                   const SCARD_READERSTATE *st)
 {
 	unsigned long n = state_events(st->dwEventState);
 
@@ -222,7 +234,7 @@ static unsigned long reader_events(pcsc_backend *be, const SCARD_READERSTATE *st
 			break;
 		}
 	pthread_mutex_unlock(&be->bump_mu);
-	return n;
+	return (n & 0xFFFFu) | (epoch << 16);
 }
 
 /* ---- time ---------------------------------------------------------------- */
@@ -354,8 +366,10 @@ static LONG list_snapshot(pcsc_backend *be, snapshot *s)
 			if (rv != SCARD_S_SUCCESS)
 				break;
 			be->list_ctx_ok = true;
+			be->epoch++;
 		}
 		rv = take_snapshot(be->list_ctx, s);
+		s->epoch = be->epoch;
 		if (!service_gone(rv))
 			break;
 		KZ_DEBUG("pcsc: listing readers: %s; re-establishing the context",
@@ -393,7 +407,7 @@ static bool snapshot_matches(pcsc_backend *be, const snapshot *s, const kz_reade
 		if (j == n)
 			return false;
 		if (known[j].card_present != state_present(st->dwEventState) ||
-		    known[j].event_count != reader_events(be, st))
+		    known[j].event_count != reader_events(be, s->epoch, st))
 			return false;
 	}
 	return true;
@@ -430,9 +444,10 @@ static kz_err pcsc_open(const char *options, kz_backend **out)
 	/* Only to say early in the log whether pcscd is there; every context
 	 * is (re-)established on demand anyway. */
 	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &be->list_ctx);
-	if (rv == SCARD_S_SUCCESS)
+	if (rv == SCARD_S_SUCCESS) {
 		be->list_ctx_ok = true;
-	else if (rv == SCARD_E_NO_SERVICE)
+		be->epoch++;
+	} else if (rv == SCARD_E_NO_SERVICE)
 		KZ_INFO("pcsc: pcscd is not running; no PC/SC readers until it starts");
 	else
 		KZ_WARN("pcsc: SCardEstablishContext: %s (0x%08lX)", pcsc_stringify_error(rv),
@@ -483,7 +498,7 @@ static kz_err pcsc_list(kz_backend *b, kz_reader_state *out, size_t cap, size_t 
 	for (size_t i = 0; i < s.n && i < cap; i++) {
 		copy_name(out[i].name, s.st[i].szReader);
 		out[i].card_present = state_present(s.st[i].dwEventState);
-		out[i].event_count = reader_events(be, &s.st[i]);
+		out[i].event_count = reader_events(be, s.epoch, &s.st[i]);
 	}
 	*count = s.n < cap ? s.n : cap;
 	snapshot_free(&s);
