@@ -38,3 +38,11 @@ noinst_PROGRAMS += tests/flow/kz-readers
 tests_flow_kz_readers_SOURCES = tests/flow/readers.c
 tests_flow_kz_readers_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS) $(CRYPTO_CFLAGS) $(P11KIT_CFLAGS)
 tests_flow_kz_readers_LDADD = $(CRYPTO_LIBS) $(PTHREAD_LIBS) -ldl
+
+# kz-p11load: loads a module, initialises and finalises it; installed setuid
+# by tests/integration/secure-env.sh. Nothing of the build linked in, so no
+# libtool wrapper (a setuid program ignores LD_LIBRARY_PATH).
+noinst_PROGRAMS += tests/flow/kz-p11load
+tests_flow_kz_p11load_SOURCES = tests/flow/p11load.c
+tests_flow_kz_p11load_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
+tests_flow_kz_p11load_LDADD = -ldl

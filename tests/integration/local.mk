@@ -22,6 +22,7 @@ integration_tests = \
 	tests/integration/kazashi-sign.sh \
 	tests/integration/kazashi-pin.sh \
 	tests/integration/kazashi-list-wait.sh \
+	tests/integration/secure-env.sh \
 	tests/integration/conformance-card.sh \
 	tests/integration/conformance-android.sh \
 	tests/integration/shared-card-android.sh \
