@@ -58,10 +58,13 @@
 #define KAZASHI_MODEL_IPHONE  "iPhone"
 #define KAZASHI_MODEL_UNKNOWN "JPKI"
 
-/* CK_TOKEN_INFO.serialNumber: the same for every token, because nothing
- * readable before login tells one phone from another. Tell taps apart by
- * slot events (C_WaitForSlotEvent), not by serial. */
-#define KAZASHI_TOKEN_SERIAL "0000000000000000"
+/* CK_TOKEN_INFO.serialNumber: this many hexadecimal digits, drawn at
+ * random when a tap is recognised, the same for both tokens of the tap,
+ * kept until the phone leaves; each process draws its own. Nothing
+ * readable before login tells one phone from another: a serial names a
+ * tap, never a person. A person is identified by their certificate, after
+ * login. */
+#define KAZASHI_TOKEN_SERIAL_LEN 16
 
 /* ---- objects ------------------------------------------------------------ */
 

@@ -514,6 +514,30 @@ static void test_finalize_during_calls(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/* The slots of the readers present at C_Initialize are valid from then on,
+ * with the ids C_GetSlotList gives later (Java's SunPKCS11 with slot=0
+ * calls C_GetSlotInfo(0) first), and finding them sends no APDU. */
+static void test_slots_from_initialize(void **state)
+{
+	(void)state;
+	unsigned long before = p11t_transmits();
+	assert_int_equal(F->C_Initialize(&java), CKR_OK);
+	assert_int_equal(p11t_transmits(), before);
+	CK_SLOT_INFO si;
+	assert_int_equal(F->C_GetSlotInfo(1, &si), CKR_OK);
+	assert_true(si.flags & CKF_TOKEN_PRESENT);
+	assert_int_equal(F->C_GetSlotInfo(0, &si), CKR_OK);
+	assert_true(si.flags & CKF_TOKEN_PRESENT);
+	assert_int_equal(F->C_GetSlotInfo(2, &si), CKR_SLOT_ID_INVALID);
+	CK_SLOT_ID slots[4];
+	CK_ULONG n = 4;
+	assert_int_equal(F->C_GetSlotList(CK_FALSE, slots, &n), CKR_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(slots[0], 0);
+	assert_int_equal(slots[1], 1);
+	assert_int_equal(F->C_Finalize(NULL), CKR_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +551,7 @@ int main(void)
 	    TEST(test_interfaces),
 	    TEST(test_finalize_releases_waiter),
 	    TEST(test_finalize_during_calls),
+	    TEST(test_slots_from_initialize),
 	};
 	unsetenv("KZ_P11_MODULE"); /* about the module's own state: in-process only */
 	return p11t_run("p11-init", tests, KZ_ARRAY_LEN(tests));
