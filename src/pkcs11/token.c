@@ -91,15 +91,15 @@ static kz_err release(kz_reader *r, kz_err e)
 	return e;
 }
 
-/* Find the application without disturbing another program's login: on a
- * shared card another program may be logged in, and selecting the
- * application would log it out. So the application is taken as it is
- * when it is selected already (one SELECT of an EF either way); a fresh
- * card, or one left elsewhere, gets the application selected. Nobody
- * shares a libnfc link: there the application is simply selected. */
+/* Find the application without disturbing another program's login: when
+ * another program has the card connected it may be logged in, and
+ * selecting the application would log it out. So the application is
+ * taken as it is when it is selected already (one SELECT of an EF tells);
+ * otherwise, and on a card nobody else holds (a fresh tap: no APDU
+ * spent on asking), it is selected. Nobody shares a libnfc link. */
 static kz_err enter_app(kz_token *t)
 {
-	if (t->card.link->shared) {
+	if (t->card.link->shared && t->card.link->in_use) {
 		kz_err e = jpki_resume_app(&t->card);
 		if (e == KZ_OK)
 			e = jpki_read_token_info(&t->card, t->info, &t->model);

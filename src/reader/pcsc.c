@@ -984,6 +984,23 @@ static char *resolve_name(pcsc_backend *be, const char *shown)
 	return found;
 }
 
+/* Whether another program has the card in this reader connected (pcscd
+ * counts the handles; SCARD_STATE_INUSE). When that cannot be told, say
+ * yes: the caller then only spends one APDU more. */
+static bool card_in_use(pcsc_backend *be, const char *reader)
+{
+	snapshot s;
+	bool in_use = true;
+
+	if (list_snapshot(be, &s) != SCARD_S_SUCCESS)
+		return true;
+	for (size_t i = 0; i < s.n; i++)
+		if (strcmp(s.st[i].szReader, reader) == 0 || name_is(reader, s.st[i].szReader))
+			in_use = (s.st[i].dwEventState & SCARD_STATE_INUSE) != 0;
+	snapshot_free(&s);
+	return in_use;
+}
+
 static kz_err pcsc_connect(kz_backend *b, const char *reader, kz_link **out)
 {
 	pcsc_backend *be = (pcsc_backend *)b;
@@ -1000,6 +1017,7 @@ static kz_err pcsc_connect(kz_backend *b, const char *reader, kz_link **out)
 	full = strdup(reader);
 	if (!full)
 		return KZ_E_NOMEM;
+	bool in_use = card_in_use(be, full);
 	rv = connect_once(be, full, &h, &proto, &gen);
 	if (rv == SCARD_E_UNKNOWN_READER && strlen(reader) + 4 >= KZ_READER_NAME_MAX) {
 		/* Possibly a name copy_name() shortened. */
@@ -1066,6 +1084,7 @@ static kz_err pcsc_connect(kz_backend *b, const char *reader, kz_link **out)
 	 * for the JPKI layer to find out. */
 	l->base.transport.extended_ok = true;
 	l->base.transport.shared = true;
+	l->base.transport.in_use = in_use;
 	l->base.transport.name = l->reader;
 	KZ_DEBUG("pcsc: connected to %s (T=%d)", full, proto == SCARD_PROTOCOL_T0 ? 0 : 1);
 	*out = &l->base;

@@ -37,6 +37,10 @@ typedef struct kz_transport {
 	/* Other applications may send APDUs between our transactions (PC/SC
 	 * shared access): what we believe is selected may no longer be. */
 	bool shared;
+	/* Another program had the card connected when we connected (PC/SC's
+	 * SCARD_STATE_INUSE): it may have the JPKI application selected and
+	 * a PIN verified, which selecting the application would undo. */
+	bool in_use;
 	const char *name; /* reader name, for logs */
 } kz_transport;
 
