@@ -29,3 +29,11 @@ EXTRA_DIST += tests/bench/soak.sh tests/bench/soak-short.sh
 soak: tests/bench/kz-soak
 	srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 		bash '$(abs_top_srcdir)/tests/bench/soak.sh'
+
+# The same through the real pcscd + vpcd (private namespaces; root):
+# 0.8 s a tap, pcscd's polling of vpcd, so 1,000 taps by default.
+EXTRA_DIST += tests/bench/soak-pcscd.sh
+.PHONY: soak-pcscd
+soak-pcscd: tests/bench/kz-soak
+	srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' KZ_MODULE='$(KZ_MODULE)' \
+		bash '$(abs_top_srcdir)/tests/bench/soak-pcscd.sh'

@@ -10,10 +10,10 @@
  *       the module's code in-process, the phone as its reader back end
  *       (tests/sim/backend.c): no pcscd, no link delays
  *   kz-soak --module M --phone-pid PID [...]
- *       a built module (real pcscd + vpcd); the phone is
- *       kazashi-phone-sim started with --taps 0 --absent-like gap, moved
- *       by signals: SIGUSR2 enters the field, SIGUSR1 leaves it (a torn
- *       tap: sent just before the signature)
+ *       a built module (real pcscd + vpcd; tests/bench/soak-pcscd.sh); the
+ *       phone is kazashi-phone-sim with --taps 0 and a long gap, moved by
+ *       signals: SIGUSR2 enters the field, SIGUSR1 leaves it (on a torn
+ *       tap, sent just before the signature)
  *
  * Exit status: 0 when no tap failed and descriptors and threads ended
  * where they were at the first report (and, with --max-rss-growth-kb, the
@@ -348,7 +348,8 @@ int main(int argc, char **argv)
 		return 2;
 	long failures = 0, torn = 0, first_rss = -1, first_fds = -1, first_threads = -1;
 	long rss = 0, fds = 0, threads = 0;
-	double t_run = now_ms();
+	double t_run = now_ms(), torn_sum = 0, clean_sum = 0;
+	long torn_n = 0, clean_n = 0; /* in this block */
 	for (long i = 1; i <= taps; i++) {
 		bool tear = i % 10 == 0;
 		double t0 = now_ms();
@@ -360,6 +361,10 @@ int main(int argc, char **argv)
 		}
 		torn += tear;
 		lat[(i - 1) % every] = now_ms() - t0;
+		if (tear)
+			torn_sum += lat[(i - 1) % every], torn_n++;
+		else
+			clean_sum += lat[(i - 1) % every], clean_n++;
 		if (i % every != 0 && i != taps)
 			continue;
 		size_t n = (size_t)((i - 1) % every + 1);
@@ -377,9 +382,13 @@ int main(int argc, char **argv)
 		}
 		printf("{\"taps\":%ld,\"rss_kb\":%ld,\"fds\":%ld,\"threads\":%ld,\"failures\":%ld,"
 		       "\"torn\":%ld,\"ms_mean\":%.3f,\"ms_p50\":%.3f,\"ms_p99\":%.3f,"
-		       "\"ms_max\":%.3f}\n",
+		       "\"ms_max\":%.3f,\"ms_mean_clean\":%.3f,\"ms_mean_torn\":%.3f}\n",
 		       i, rss, fds, threads, failures, torn, sum / (double)n, lat[n / 2],
-		       lat[(size_t)((double)(n - 1) * 0.99)], lat[n - 1]);
+		       lat[(size_t)((double)(n - 1) * 0.99)], lat[n - 1],
+		       clean_n ? clean_sum / (double)clean_n : 0.0,
+		       torn_n ? torn_sum / (double)torn_n : 0.0);
+		torn_sum = clean_sum = 0;
+		torn_n = clean_n = 0;
 		fflush(stdout);
 	}
 	rv = p11->C_Finalize(NULL);
