@@ -42,7 +42,9 @@ EXTRA_src_kazashi_pkcs11_la_DEPENDENCIES = $(srcdir)/src/pkcs11/kazashi.sym
 EXTRA_DIST += src/pkcs11/kazashi.sym
 
 # p11-kit loads the module by its .so; libtool's .la has no use there.
-install-exec-hook:
+# (The module directory has no "exec" in its name, so automake installs it
+# with the data: the hook must run after that.)
+install-data-hook:
 	rm -f $(DESTDIR)$(p11moduledir)/kazashi-pkcs11.la
 
 # The libnfc reader back end, when configure found libnfc >= 1.8.
