@@ -9,6 +9,7 @@ vsmartcard-vpcd libnfc-dev libnfc-bin opensc libcmocka-dev
 jq iproute2 util-linux valgrind
 libnss3-tools gnutls-bin libengine-pkcs11-openssl curl python3 bsdutils
 firefox-esr
+openjdk-17-jdk-headless openssh-client openssh-server
 clang libclang-rt-14-dev strace"
 
 missing=""

@@ -77,9 +77,12 @@ static const attr_row private_key_rows[] = {
 
 static const attr_row public_key_rows[] = {
 	KEY_ROWS(CKO_PUBLIC_KEY),
-	/* The phone only signs: verification is the relying party's. */
+	/* The usages of the key pair, as relying parties pair keys by them
+	 * (p11test: "if Sign is set, Verify should be set too"): the private
+	 * key signs, so the public key verifies. The phone signs nothing else
+	 * and decrypts nothing: no encryption, wrapping or recovery. */
 	{CKA_ENCRYPT, SRC_FALSE, 0},
-	{CKA_VERIFY, SRC_FALSE, 0},
+	{CKA_VERIFY, SRC_TRUE, 0},
 	{CKA_VERIFY_RECOVER, SRC_FALSE, 0},
 	{CKA_WRAP, SRC_FALSE, 0},
 	{CKA_TRUSTED, SRC_FALSE, 0},
@@ -135,7 +138,17 @@ bool kz_object_visible(const kz_session *s, kz_object_kind kind)
 {
 	switch (kind) {
 	case KZ_OBJ_CA_CERT:
-		return true;
+		/* The user-authentication CA certificate shows with the
+		 * certificate whose chain it completes, no earlier. OpenSSH
+		 * takes every certificate for a key and logs in only when it
+		 * finds none: a phone showing its CA certificate alone before
+		 * login made ssh offer the CA's key and never log in
+		 * (docs/openssh.md). The signature token is never ssh's, and
+		 * signing software reads its CA certificate before asking for
+		 * the password: that one stays public. */
+		if (s->key == JPKI_KEY_SIGN)
+			return true;
+		/* fall through */
 	case KZ_OBJ_CERT:
 	case KZ_OBJ_PUBLIC_KEY:
 		return kz_token_cert_is_public(&s->reader->token, s->key) ||
@@ -203,9 +216,10 @@ static CK_RV value_of(kz_session *s, kz_object_kind kind, CK_ATTRIBUTE_TYPE type
 		*len = sizeof(sc->b);
 		break;
 	case SRC_PRIVATE:
-		sc->b =
-		    kind == KZ_OBJ_PRIVATE_KEY ||
-		    (kind != KZ_OBJ_CA_CERT && !kz_token_cert_is_public(&s->reader->token, s->key));
+		/* Private exactly when hidden before login (kz_object_visible). */
+		sc->b = kind == KZ_OBJ_PRIVATE_KEY ||
+		        (!kz_token_cert_is_public(&s->reader->token, s->key) &&
+		         !(kind == KZ_OBJ_CA_CERT && s->key == JPKI_KEY_SIGN));
 		*len = sizeof(sc->b);
 		break;
 	case SRC_ALWAYS_AUTH:

@@ -9,6 +9,8 @@ integration_tests = \
 	tests/integration/rp-openssl.sh \
 	tests/integration/rp-gnutls.sh \
 	tests/integration/rp-opensc.sh \
+	tests/integration/rp-java.sh \
+	tests/integration/rp-openssh.sh \
 	tests/integration/pkcs11-tool-card.sh \
 	tests/integration/pkcs11-tool-android.sh \
 	tests/integration/taps-card.sh \
@@ -38,6 +40,7 @@ EXTRA_DIST += $(integration_tests) \
 	tests/integration/pcscd-env.sh \
 	tests/integration/tap.sh \
 	tests/integration/rp-lib.sh \
+	tests/integration/KzJavaSign.java \
 	tests/integration/shared-card.sh \
 	tests/integration/marionette.py \
 	tests/integration/rp-https-server.py

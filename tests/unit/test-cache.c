@@ -426,8 +426,8 @@ static void test_extended_memory(void **state)
 	assert_int_equal(A.read[0].cmd_len, 5);
 	assert_int_equal(A.reads, (file_len(0, "authca.der") + 255) / 256);
 	leave();
-	tap(phone);
-	read_cert(JPKI_KEY_AUTH, true, false, pki[1], "authca.der");
+	tap(phone); /* a CA certificate a phone shows before login */
+	read_cert(JPKI_KEY_SIGN, true, false, pki[1], "signca.der");
 	assert_int_equal(A.reads, 1);
 	assert_int_equal(A.read[0].cmd_len, 7);
 	leave();
