@@ -695,9 +695,10 @@ kz_err jpki_read_certificate_rest(jpki_card *c, uint16_t fid, const uint8_t *pre
 	return read_cert(c, fid, prefix, prefix_len, der, der_len);
 }
 
-kz_err jpki_read_cert_prefix(jpki_card *c, uint16_t fid, size_t n, uint8_t *buf, size_t *got)
+kz_err jpki_read_at(jpki_card *c, uint16_t fid, size_t offset, size_t n, uint8_t *buf, size_t *got)
 {
-	if (c == NULL || c->link == NULL || buf == NULL || got == NULL || n == 0 || n > 256)
+	if (c == NULL || c->link == NULL || buf == NULL || got == NULL || n == 0 || n > 256 ||
+	    offset > JPKI_OFFSET_MAX)
 		return KZ_E_ARGS;
 	*got = 0;
 	kz_err err = select_ef(c, fid);
@@ -707,7 +708,7 @@ kz_err jpki_read_cert_prefix(jpki_card *c, uint16_t fid, size_t n, uint8_t *buf,
 	 * (jpki_transmit), not refused by the reader. */
 	uint8_t resp[KZ_APDU_SHORT_RESP_MAX];
 	kz_rapdu r;
-	err = read_binary(c, 0, n, false, resp, sizeof resp, &r);
+	err = read_binary(c, offset, n, false, resp, sizeof resp, &r);
 	if (err != KZ_OK)
 		return doubt(c, err);
 	if (r.sw != KZ_SW_OK && r.sw != KZ_SW_EOF_WARNING)
@@ -717,6 +718,11 @@ kz_err jpki_read_cert_prefix(jpki_card *c, uint16_t fid, size_t n, uint8_t *buf,
 	memcpy(buf, r.data, r.len);
 	*got = r.len;
 	return KZ_OK;
+}
+
+kz_err jpki_read_cert_prefix(jpki_card *c, uint16_t fid, size_t n, uint8_t *buf, size_t *got)
+{
+	return jpki_read_at(c, fid, 0, n, buf, got);
 }
 
 /* ---- PINs -------------------------------------------------------------- */

@@ -93,6 +93,10 @@ kz_err jpki_read_certificate(jpki_card *c, uint16_t fid, uint8_t **der, size_t *
  * (jpki_cert_identity_len) without reading it all. */
 kz_err jpki_read_cert_prefix(jpki_card *c, uint16_t fid, size_t n, uint8_t *buf, size_t *got);
 
+/* n bytes (1 to 256) of an EF from offset, in one short READ BINARY, into
+ * buf (room for n); *got may be less at the end of the file. */
+kz_err jpki_read_at(jpki_card *c, uint16_t fid, size_t offset, size_t n, uint8_t *buf, size_t *got);
+
 /* jpki_read_certificate, given its first prefix_len bytes (from
  * jpki_read_cert_prefix): reads only what follows them. */
 kz_err jpki_read_certificate_rest(jpki_card *c, uint16_t fid, const uint8_t *prefix,

@@ -252,6 +252,9 @@ CK_RV kz_slot_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 	if (r == NULL)
 		return CKR_SLOT_ID_INVALID;
 	kz_slots_refresh();
+	/* The PIN flags must be right when they are asked for: the tries
+	 * arrival did not read are read now, once a tap. */
+	kz_token_want_tries(r, key);
 	const kz_token *t = &r->token;
 	if (!t->present)
 		return CKR_TOKEN_NOT_PRESENT;

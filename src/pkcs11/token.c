@@ -97,12 +97,23 @@ static kz_err release(kz_reader *r, kz_err e)
  * taken as it is when it is selected already (one SELECT of an EF tells);
  * otherwise, and on a card nobody else holds (a fresh tap: no APDU
  * spent on asking), it is selected. Nobody shares a libnfc link. */
+static bool recognise_card(kz_token *t);
+
+/* The model and token info: from the certificate when this is a card seen
+ * before in this process (recognise_card), else from the token-info EF. */
+static kz_err read_model(kz_token *t)
+{
+	if (recognise_card(t))
+		return KZ_OK;
+	return jpki_read_token_info(&t->card, t->info, &t->model);
+}
+
 static kz_err enter_app(kz_token *t)
 {
 	if (t->card.link->shared && t->card.link->in_use) {
 		kz_err e = jpki_resume_app(&t->card);
 		if (e == KZ_OK)
-			e = jpki_read_token_info(&t->card, t->info, &t->model);
+			e = read_model(t);
 		if (e == KZ_OK && t->model != JPKI_MODEL_UNKNOWN)
 			return KZ_OK;
 		if (e == KZ_E_REMOVED || e == KZ_E_COMM || e == KZ_E_NO_READER ||
@@ -111,19 +122,36 @@ static kz_err enter_app(kz_token *t)
 	}
 	kz_err e = jpki_select_app(&t->card);
 	if (e == KZ_OK)
-		e = jpki_read_token_info(&t->card, t->info, &t->model);
+		e = read_model(t);
 	return e;
 }
 
+/* The user-authentication PIN's tries are read at arrival, as most
+ * relying parties look at its flags at once; the signature password's
+ * when its token's flags are first asked for (kz_token_want_tries), so
+ * that a tap which only authenticates does not pay for them. */
 static kz_err identify(kz_reader *r)
 {
 	kz_token *t = &r->token;
 	kz_err e = enter_app(t);
-	/* Signature PIN first, so that the user-authentication PIN EF stays
-	 * selected for the login that most relying parties do next. */
-	for (int k = JPKI_KEY_COUNT - 1; e == KZ_OK && k >= 0; k--)
-		e = jpki_pin_tries(&t->card, (jpki_key)k, &t->tries[k]);
+	if (e == KZ_OK)
+		e = jpki_pin_tries(&t->card, JPKI_KEY_AUTH, &t->tries[JPKI_KEY_AUTH]);
+	t->tries_read[JPKI_KEY_AUTH] = e == KZ_OK;
+	t->tries_read[JPKI_KEY_SIGN] = false;
 	return e;
+}
+
+void kz_token_want_tries(kz_reader *r, jpki_key key)
+{
+	kz_token *t = &r->token;
+	if (!t->present || t->tries_read[key])
+		return;
+	t->tries_read[key] = true; /* asked once a tap, whatever comes of it */
+	kz_err e = hold(r);
+	if (e == KZ_OK)
+		e = release(r, jpki_pin_tries(&t->card, key, &t->tries[key]));
+	if (e != KZ_OK)
+		KZ_DEBUG("%s: PIN tries not read: %s", r->name, kz_err_str(e));
 }
 
 /* A serial number for a new tap: 16 hex digits of randomness. Should the
@@ -171,6 +199,7 @@ kz_err kz_token_arrive(kz_reader *r, unsigned long event_count)
 		t->card.extended = t->extended[t->model];
 	if (e != KZ_OK) {
 		KZ_INFO("%s: no JPKI application: %s", r->name, kz_err_str(e));
+		forget_certs(t);
 		if (t->link != NULL)
 			r->backend->ops->disconnect(t->link);
 		t->link = NULL;
@@ -181,7 +210,7 @@ kz_err kz_token_arrive(kz_reader *r, unsigned long event_count)
 	t->tap++;
 	new_serial(t);
 	r->event[0] = r->event[1] = true;
-	KZ_INFO("%s: %s arrived (%s), PIN tries %d/%d, serial %s", r->name,
+	KZ_INFO("%s: %s arrived (%s), PIN tries %d/%d (-1: not read yet), serial %s", r->name,
 	        jpki_model_name(t->model), t->info, t->tries[JPKI_KEY_AUTH],
 	        t->tries[JPKI_KEY_SIGN], t->serial);
 	return KZ_OK;
@@ -239,6 +268,11 @@ typedef struct cache_entry {
 	uint8_t *der;  /* NULL: a free slot */
 	size_t der_len;
 	unsigned long stamp; /* last use, to evict the least recently used */
+	/* Of a user-authentication certificate read from a card (where it is
+	 * public): the card's model and token info, so that the card, tapped
+	 * again, is known by its certificate alone (recognise_card). */
+	jpki_model model;
+	char info[JPKI_TOKEN_INFO_LEN + 1];
 } cache_entry;
 
 static cache_entry cache[CACHE_SLOTS];
@@ -301,7 +335,7 @@ static cache_entry *cache_find(uint16_t fid, const uint8_t *prefix, size_t n)
 
 /* Keep a certificate just read (and parsed): in the slot of the same
  * certificate, else a free one, else the least recently used. */
-static void cache_put(uint16_t fid, const uint8_t *der, size_t len)
+static void cache_put(const kz_token *t, uint16_t fid, const uint8_t *der, size_t len)
 {
 	size_t id_len = jpki_cert_identity_len(der, len);
 	/* The check must fit one short READ BINARY, or it costs more than
@@ -326,7 +360,72 @@ static void cache_put(uint16_t fid, const uint8_t *der, size_t len)
 		return; /* only a missed saving */
 	memcpy(copy, der, len);
 	free(slot->der);
-	*slot = (cache_entry){fid, id_len, copy, len, ++cache_clock};
+	*slot = (cache_entry){fid, id_len, copy, len, ++cache_clock, JPKI_MODEL_UNKNOWN, ""};
+	if (fid == JPKI_EF_AUTH_CERT && kz_token_cert_is_public(t, JPKI_KEY_AUTH)) {
+		slot->model = t->model;
+		memcpy(slot->info, t->info, sizeof slot->info);
+	}
+}
+
+/* ---- a card tapped again ------------------------------------------------
+ *
+ * A card's user-authentication certificate is public, and a card kept by
+ * the cache (from an earlier tap in this process) is recognised by the
+ * last RECOGNITION_LEN bytes of it, read at their offset in one short READ
+ * BINARY: they are the end of the certificate's RSA signature, which no
+ * two certificates share (2^-128 for any pair; the issuer's key makes
+ * them). That read replaces the token-info read (the model and token info
+ * are the card's, kept with its certificate) and the certificate's own
+ * recognition read later. A phone keeps the file behind its PIN (6982):
+ * then, or for any other answer, the token info is read as usual. What a
+ * lying card gains is what answering a known card's whole certificate
+ * gives: a public certificate that its key does not match (sign.c). */
+
+#define RECOGNITION_LEN   16
+#define RECOGNITION_TRIES 2 /* certificate lengths tried, at most */
+
+static bool recognise_card(kz_token *t)
+{
+	if (!cache_on())
+		return false;
+	size_t tried[RECOGNITION_TRIES];
+	size_t n_tried = 0;
+	for (size_t i = 0; i < CACHE_SLOTS && n_tried < RECOGNITION_TRIES; i++) {
+		cache_entry *ce = &cache[i];
+		if (ce->der == NULL || ce->fid != JPKI_EF_AUTH_CERT ||
+		    ce->model == JPKI_MODEL_UNKNOWN || ce->der_len <= RECOGNITION_LEN)
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < n_tried; j++)
+			seen = seen || tried[j] == ce->der_len;
+		if (seen)
+			continue;
+		tried[n_tried++] = ce->der_len;
+		uint8_t tail[RECOGNITION_LEN];
+		size_t got = 0;
+		size_t at = ce->der_len - RECOGNITION_LEN;
+		if (jpki_read_at(&t->card, JPKI_EF_AUTH_CERT, at, RECOGNITION_LEN, tail, &got) !=
+		    KZ_OK)
+			return false; /* a phone (6982), or no such offset */
+		for (size_t j = 0; j < CACHE_SLOTS; j++) {
+			cache_entry *m = &cache[j];
+			if (m->der == NULL || m->fid != JPKI_EF_AUTH_CERT ||
+			    m->model == JPKI_MODEL_UNKNOWN || m->der_len != ce->der_len ||
+			    got != RECOGNITION_LEN || memcmp(m->der + at, tail, got) != 0)
+				continue;
+			if (jpki_cert_parse(m->der, m->der_len, &t->cert[JPKI_KEY_AUTH].cert) !=
+			    KZ_OK)
+				return false;
+			t->cert[JPKI_KEY_AUTH].loaded = true;
+			t->model = m->model;
+			memcpy(t->info, m->info, sizeof t->info);
+			m->stamp = ++cache_clock;
+			KZ_DEBUG("%s: a card seen before, known by its certificate",
+			         t->card.link->name != NULL ? t->card.link->name : "reader");
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Read a certificate EF, or only its first bytes when they match one kept
@@ -375,7 +474,7 @@ static kz_err load_cert(kz_reader *r, kz_cached_cert *c, uint16_t fid)
 		else if (cached)
 			KZ_DEBUG("%s: certificate %04X known from an earlier tap", r->name, fid);
 		else
-			cache_put(fid, der, len);
+			cache_put(t, fid, der, len);
 	}
 	free(der);
 	if (e == KZ_OK)

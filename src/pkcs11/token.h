@@ -33,7 +33,8 @@ typedef struct kz_token {
 	jpki_card card;
 	jpki_model model;
 	char info[JPKI_TOKEN_INFO_LEN + 1];
-	int tries[JPKI_KEY_COUNT]; /* -1 unknown */
+	int tries[JPKI_KEY_COUNT];       /* -1 unknown */
+	bool tries_read[JPKI_KEY_COUNT]; /* asked of the card in this tap */
 	bool logged_in[JPKI_KEY_COUNT];
 	/* This process sent a PIN since it last selected the application:
 	 * only then may the card hold a PIN of ours verified, and only then
@@ -82,6 +83,10 @@ kz_err kz_token_arrive(kz_reader *r, unsigned long event_count);
 void kz_token_leave(kz_reader *r, const char *why);
 /* Cheap presence check, no APDU; calls kz_token_leave when it is gone. */
 bool kz_token_still_present(kz_reader *r);
+
+/* Read a PIN's tries, once a tap, if arrival did not (the signature
+ * password's are read when its token's flags are first wanted). */
+void kz_token_want_tries(kz_reader *r, jpki_key key);
 
 /* Whether objects of this key can be read without its PIN on this model. */
 bool kz_token_cert_is_public(const kz_token *t, jpki_key key);

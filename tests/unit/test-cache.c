@@ -243,31 +243,85 @@ static void test_identity_len(void **state)
 	free(der);
 }
 
-/* A re-tapped card: its certificate is recognised by its first bytes, one
- * short READ BINARY, and not read again. */
+/* What arrival sent: the tap with counting on from the start. */
+static void tap_counted(sim_phone *p)
+{
+	memset(&A, 0, sizeof A);
+	A.phone = p;
+	sim_phone_reset(p);
+	sim_backend_use_function(answer, &A);
+	sim_backend_tap();
+	(void)slot_of(JPKI_KEY_AUTH);
+}
+
+/* A re-tapped card: it is recognised at arrival by the last 16 bytes of
+ * its certificate (the end of the certificate's signature), one short
+ * READ BINARY at their offset, instead of the token-info read; the
+ * certificate is not read again. */
 static void test_retap_card(void **state)
 {
 	(void)state;
 	sim_phone *p = phone_new(0, SIM_PERSONA_CARD, true);
+	size_t len = file_len(0, "auth.der");
 	init(NULL);
-	tap(p);
+	tap_counted(p);
+	unsigned long cold = A.apdus;
+	assert_int_equal(A.reads, 1); /* the token info */
 	read_cert(JPKI_KEY_AUTH, false, false, pki[0], "auth.der");
-	assert_int_equal(A.reads, 1); /* one extended read of it all */
-	assert_int_equal(A.read[0].cmd_len, 7);
+	assert_int_equal(A.reads, 2); /* one extended read of it all */
+	assert_int_equal(A.read[1].cmd_len, 7);
 	leave();
-	tap(p);
-	read_cert(JPKI_KEY_AUTH, false, false, pki[0], "auth.der");
+	tap_counted(p);
+	assert_int_equal(A.apdus, cold); /* SELECT EF 000A for SELECT EF 0006 */
 	assert_int_equal(A.reads, 1);
 	assert_int_equal(A.read[0].cmd_len, 5);
-	assert_int_equal(A.read[0].offset, 0);
-	assert_int_equal(A.read[0].le, identity_len(0, "auth.der"));
-	assert_int_equal(A.read[0].data, identity_len(0, "auth.der"));
-	/* once per tap: asked again, nothing is sent */
+	assert_int_equal(A.read[0].offset, len - 16);
+	assert_int_equal(A.read[0].le, 16);
+	assert_int_equal(A.read[0].data, 16);
+	/* the model and token info are the card's */
+	CK_TOKEN_INFO ti;
+	assert_int_equal(C_GetTokenInfo(slot_of(JPKI_KEY_AUTH), &ti), CKR_OK);
+	assert_memory_equal(ti.model, "My Number card", 14);
 	unsigned long apdus = A.apdus;
 	read_cert(JPKI_KEY_AUTH, false, false, pki[0], "auth.der");
 	assert_int_equal(A.apdus, apdus);
+	/* and the card signs as its certificate says */
+	CK_SESSION_HANDLE s;
+	assert_int_equal(C_OpenSession(slot_of(JPKI_KEY_AUTH), CKF_SERIAL_SESSION, NULL, NULL, &s),
+	                 CKR_OK);
+	assert_int_equal(C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR) "1234", 4), CKR_OK);
+	CK_MECHANISM m = {CKM_SHA256_RSA_PKCS, NULL, 0};
+	uint8_t sig[256];
+	CK_ULONG sig_len = sizeof sig;
+	assert_int_equal(C_SignInit(s, &m, find(s, CKO_PRIVATE_KEY, 1)), CKR_OK);
+	assert_int_equal(C_Sign(s, (CK_BYTE_PTR) "challenge", 9, sig, &sig_len), CKR_OK);
+	assert_int_equal(C_CloseSession(s), CKR_OK);
 	assert_int_equal(C_Finalize(NULL), CKR_OK);
 	sim_phone_free(p);
+}
+
+/* A phone after a card: its file is behind the PIN, the recognition read
+ * is refused and the token info read as on any first tap. */
+static void test_phone_after_card(void **state)
+{
+	(void)state;
+	sim_phone *card = phone_new(0, SIM_PERSONA_CARD, true);
+	sim_phone *phone = phone_new(1, SIM_PERSONA_ANDROID, true);
+	init(NULL);
+	tap(card);
+	read_cert(JPKI_KEY_AUTH, false, false, pki[0], "auth.der");
+	leave();
+	tap_counted(phone);
+	assert_int_equal(A.reads, 2);
+	assert_int_equal(A.read[0].sw, 0x6982);
+	assert_int_equal(A.read[1].offset, 0); /* the token info */
+	CK_TOKEN_INFO ti;
+	assert_int_equal(C_GetTokenInfo(slot_of(JPKI_KEY_AUTH), &ti), CKR_OK);
+	assert_memory_equal(ti.model, "Android", 7);
+	read_cert(JPKI_KEY_AUTH, false, true, pki[1], "auth.der");
+	assert_int_equal(C_Finalize(NULL), CKR_OK);
+	sim_phone_free(card);
+	sim_phone_free(phone);
 }
 
 /* Another phone in the same reader: its first bytes differ, and reading
@@ -285,15 +339,15 @@ static void test_other_phone(void **state)
 	read_cert(JPKI_KEY_AUTH, false, false, pki[1], "auth.der");
 	assert_int_equal(data_read(), file_len(1, "auth.der"));
 	assert_int_equal(A.read[0].le, identity_len(0, "auth.der"));
-	/* and back: both are known now */
+	/* and back: both are known now, each from its arrival */
 	leave();
 	tap(p0);
 	read_cert(JPKI_KEY_AUTH, false, false, pki[0], "auth.der");
-	assert_int_equal(A.reads, 1);
+	assert_int_equal(A.reads, 0);
 	leave();
 	tap(p1);
 	read_cert(JPKI_KEY_AUTH, false, false, pki[1], "auth.der");
-	assert_int_equal(A.reads, 1);
+	assert_int_equal(A.reads, 0);
 	assert_int_equal(C_Finalize(NULL), CKR_OK);
 	sim_phone_free(p0);
 	sim_phone_free(p1);
@@ -453,6 +507,7 @@ int main(void)
 	    cmocka_unit_test(test_identity_len),
 	    cmocka_unit_test_setup_teardown(test_retap_card, setup_test, teardown_test),
 	    cmocka_unit_test_setup_teardown(test_other_phone, setup_test, teardown_test),
+	    cmocka_unit_test_setup_teardown(test_phone_after_card, setup_test, teardown_test),
 	    cmocka_unit_test_setup_teardown(test_retap_android, setup_test, teardown_test),
 	    cmocka_unit_test_setup_teardown(test_what_is_kept, setup_test, teardown_test),
 	    cmocka_unit_test_setup_teardown(test_cache_off, setup_test, teardown_test),
