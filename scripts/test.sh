@@ -8,7 +8,11 @@
 #   3. make distcheck (with the unit tests): the tarball builds and installs;
 #   4. scripts/ci-sanitizers.sh: ASan + UBSan build of the in-process
 #      tests, valgrind memcheck of the module in relying-party flows;
-#   5. scripts/ci-fuzz.sh: each libFuzzer harness for a bounded time.
+#   5. scripts/ci-fuzz.sh: each libFuzzer harness for a bounded time;
+#   6. scripts/ci-deb.sh: the Debian packages built in a copy of the tree,
+#      lintian, installed on this machine (last, so that the steps above
+#      test the build tree), and their autopkgtest smoke tests, among them
+#      the C example built against kazashi.pc.
 # The last line sums every step's "N passed, N failed": each TAP test
 # point counts once, a failed step counts as a failure.
 set -uo pipefail
@@ -17,7 +21,7 @@ if [ "$(id -u)" != 0 ]; then
 	# pcscd, private namespaces and `make install` need root.
 	exec sudo -E "$0" "$@"
 fi
-scripts/deps.sh || exit 1
+scripts/deps.sh test || exit 1
 scripts/build.sh || exit 1
 module="/usr/lib/$(gcc -print-multiarch)/pkcs11/kazashi-pkcs11.so"
 results=$(mktemp)
@@ -62,6 +66,12 @@ scripts/ci-fuzz.sh </dev/null >fuzz.log 2>&1
 tail -n 8 fuzz.log
 tail -n 1 fuzz.log | grep -E '^[0-9]+ passed, [0-9]+ failed' | sed 's/^/fuzz: /' >>"$results" ||
 	echo "fuzz: 0 passed, 1 failed" >>"$results"
+
+echo "== Debian packages"
+scripts/ci-deb.sh </dev/null >deb.log 2>&1
+grep -E '^(not ok|ci-deb:|E:|W:)' deb.log
+tail -n 1 deb.log | grep -E '^[0-9]+ passed, [0-9]+ failed' | sed 's/^/deb: /' >>"$results" ||
+	echo "deb: 0 passed, 1 failed" >>"$results"
 
 echo "== results"
 cat "$results"
