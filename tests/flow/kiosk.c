@@ -5,6 +5,7 @@
  *
  *   kz-kiosk --module M [--pin P]
  *
+ * First line: C_GetSlotInfo(0) right after C_Initialize.
  * Commands:
  *   tap    wait (at most 15 s) for a user-authentication token, then open a
  *          session, log in and sign; on a failure note it, and start over
@@ -247,6 +248,13 @@ int main(int argc, char **argv)
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	if (p11->C_Initialize(&args) != CKR_OK)
 		return 3;
+	/* Slot ids of the readers present at C_Initialize are valid at once
+	 * (SunPKCS11's slot=0 asks before any C_GetSlotList). */
+	CK_SLOT_INFO si;
+	CK_RV rv0 = p11->C_GetSlotInfo(0, &si);
+	printf("{\"cmd\":\"init\",\"slot0\":\"0x%lx\",\"description\":\"%.*s\"}\n", rv0,
+	       rv0 == CKR_OK ? 40 : 0, (const char *)si.slotDescription);
+	fflush(stdout);
 	char line[64];
 	while (fgets(line, sizeof(line), stdin) != NULL) {
 		line[strcspn(line, "\r\n")] = '\0';

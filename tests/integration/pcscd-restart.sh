@@ -43,6 +43,9 @@ kz_start_phone --persona android --pki "$KZ_PKI" --taps 0 --tap-gap-ms 100 --log
 
 coproc KIOSK { "$kiosk" --module "$module" 2>kiosk.err; }
 KZ_PIDS+=("$KIOSK_PID")
+read -r -t 40 -u "${KIOSK[0]}" init || kz_bail "kz-kiosk did not start: $(tail -n 5 kiosk.err)"
+kz_is "C_GetSlotInfo(0) right after C_Initialize ($(jq -r .description <<<"$init"))" 0x0 \
+	"$(jq -r .slot0 <<<"$init")"
 # ask CMD: one command to the relying party, its JSON answer on stdout.
 ask() {
 	local line

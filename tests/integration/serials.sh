@@ -23,6 +23,7 @@ kz_ok "two people, two certificates" bash -c "! cmp -s '$KZ_PKI/auth.der' '$KZ_T
 
 coproc KIOSK { "$kiosk" --module "$module" 2>kiosk.err; }
 KZ_PIDS+=("$KIOSK_PID")
+read -r -t 40 -u "${KIOSK[0]}" init || kz_bail "kz-kiosk did not start: $(tail -n 5 kiosk.err)"
 ask() {
 	local line
 	echo "$1" >&"${KIOSK[1]}"
