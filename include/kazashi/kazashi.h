@@ -120,7 +120,8 @@
 /* Keys a relying party may also set for its own process, as "key=value"
  * words separated by blanks in CK_C_INITIALIZE_ARGS.pReserved (what
  * p11-kit's x-init-reserved and NSS's module parameters pass). They win
- * over the file. Booleans take yes/no, true/false, on/off, 1/0. */
+ * over the file (but log_file is not taken from them in a setuid or setgid
+ * process). Booleans take yes/no, true/false, on/off, 1/0. */
 #define KAZASHI_CONF_PCSC              "pcsc"              /* bool */
 #define KAZASHI_CONF_PCSC_READERS      "pcsc_readers"      /* name parts, commas */
 #define KAZASHI_CONF_PCSC_IGNORE       "pcsc_ignore"       /* name parts, commas */
@@ -131,6 +132,7 @@
 #define KAZASHI_CONF_CERTIFICATE_CACHE "certificate_cache" /* bool */
 #define KAZASHI_CONF_LOG_LEVEL         "log_level"         /* none, error, warning, info, debug */
 #define KAZASHI_CONF_LOG_FILE          "log_file"          /* a path, or "stderr" */
+#define KAZASHI_CONF_LOCK_LOGIN        "lock_login"        /* bool */
 #define KAZASHI_CONF_APDU_TRACE        "apdu_trace"        /* bool */
 
 #endif

@@ -118,7 +118,7 @@ bool kz_config_set(kz_config *c, const char *key, const char *value)
 		return parse_bool(value, &c->nfc);
 	if (same(key, KAZASHI_CONF_NFC_DEVICE))
 		return copy_value(c->nfc_device, value);
-	if (same(key, "lock_login"))
+	if (same(key, KAZASHI_CONF_LOCK_LOGIN))
 		return parse_bool(value, &c->lock_login);
 	return false;
 }
