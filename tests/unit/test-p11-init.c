@@ -241,7 +241,9 @@ static void *busy_racer(void *arg)
 		    F->C_OpenSession(T.slot[i % 2], CKF_SERIAL_SESSION, NULL, NULL, &h) != CKR_OK;
 		r->failures += F->C_GetTokenInfo(T.slot[i % 2], &ti) != CKR_OK;
 		r->failures += F->C_FindObjectsInit(h, NULL, 0) != CKR_OK;
-		r->failures += F->C_FindObjects(h, found, 4, &n) != CKR_OK || n < 1;
+		/* Before login a phone's User Authentication token shows no
+		 * object; the Digital Signature token its CA certificate. */
+		r->failures += F->C_FindObjects(h, found, 4, &n) != CKR_OK || n < (CK_ULONG)(i % 2);
 		r->failures += F->C_FindObjectsFinal(h) != CKR_OK;
 		r->failures += F->C_CloseSession(h) != CKR_OK;
 	}
