@@ -4,8 +4,10 @@
 # pcscd + vpcd, for both personas at 106 and 424 kbit/s, for kazashi and,
 # where it is installed, OpenSC's module on the same phone in the same run.
 # Then the CPU cost of one cold auth flow in each module, in instructions
-# (callgrind). Figures only: the exit status says whether kazashi's flows
-# worked, never how fast they were.
+# (callgrind), and signatures per second with 1, 2 and 4 readers signing
+# side by side (kz-readers; phones answering after the modeled time).
+# Figures only: the exit status says whether kazashi's flows worked, never
+# how fast they were.
 #
 # Per flow it prints the APDUs, the bytes each way, the modeled air and
 # card time (summed from the phone's --log) and kazashi's air time as a
@@ -22,6 +24,9 @@
 #   KZ_BENCH_PHONE    extra phone options (default "--extended": the phone
 #                     takes extended-length APDUs; "" = short ones only)
 #   KZ_BENCH_CPU      0 = skip the callgrind part
+#   KZ_BENCH_READERS  reader counts for the readers-side-by-side part
+#                     (default "1 2 4"; "" = skip it)
+#   KZ_BENCH_SIGNATURES  signatures per reader there (default 6)
 #   KZ_BENCH_TSV      also write every row, tab-separated, to this file
 set -u
 top_srcdir=${srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -211,5 +216,90 @@ if [ "${KZ_BENCH_CPU:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
 			printf '  %-8s %15d Ir\n' "$m" "$ir"
 		fi
 	done
+fi
+
+# ---- readers side by side: signatures per second with 1, 2, 4 readers ----
+# A pcscd with several vpcd readers, a phone in each answering after the
+# modeled air + card time (--realtime), and kz-readers: one relying-party
+# thread per reader, logged in to the signature token, signing in a loop.
+# The target (issue 14): N readers at 0.90 x N x one reader's rate or
+# more; 1.00 x one reader's means the readers took turns. The same readers in separate processes (one reader
+# each, kazashi) show what pcscd and the phones allow at all.
+readers_counts=${KZ_BENCH_READERS-1 2 4}
+if [ -n "$readers_counts" ]; then
+	max=0
+	for n in $readers_counts; do ((n > max)) && max=$n; done
+	kz_stop_pcscd
+	kz_start_pcscd_readers "$max"
+	for ((i = 0; i < max; i++)); do
+		kz_start_phone_on "$i" --persona card --pki "$KZ_PKI" --realtime
+	done
+	count=${KZ_BENCH_SIGNATURES:-6}
+	readers_bin=${top_builddir:-.}/tests/flow/kz-readers
+	echo
+	echo "Readers side by side: one thread per reader, each logged in to the signature token"
+	echo "and signing $count times (CKM_SHA256_RSA_PKCS, a context-specific login each, every"
+	echo "signature verified); phones answer after the modeled air + card time (106 kbit/s)."
+	rfmt='  %-22s %7s %10s %8s %7s %11s %10s\n'
+	# shellcheck disable=SC2059 # rfmt is ours
+	printf "$rfmt" module readers signatures seconds "sig/s" "x 1 reader" "/ N x 1"
+	# readers_row LABEL N SIGNATURES SECONDS RATE: one row; "x 1 reader" is
+	# the total rate over one reader's (1.00: the readers took turns), "/ N
+	# x 1" that over N times one reader's (the target is 0.90 or more).
+	# Sets one_rate for N = 1.
+	readers_row() {
+		local times=- share=-
+		[ "$2" = 1 ] && one_rate=$5
+		if [ -n "${one_rate:-}" ]; then
+			times=$(awk -v r="$5" -v o="$one_rate" 'BEGIN { printf "%.2f", r / o }')
+			share=$(awk -v r="$5" -v o="$one_rate" -v n="$2" 'BEGIN { printf "%.2f", r / (n * o) }')
+		fi
+		# shellcheck disable=SC2059
+		printf "$rfmt" "$1" "$2" "$3" "$(printf %.2f "$4")" "$(printf %.2f "$5")" "$times" "$share"
+	}
+	for m in $modules; do
+		one_rate=
+		for n in $readers_counts; do
+			out=$KZ_TMP/readers-$m-$n.out
+			"$readers_bin" --module "$(module_path "$m")" --readers "$n" --count "$count" \
+				--deadline-ms 120000 >"$out" 2>"$KZ_TMP/readers-$m-$n.err"
+			rc=$?
+			line=$(grep '"ev":"summary"' "$out" | tail -n 1)
+			if [ $rc -ne 0 ] || [ -z "$line" ]; then
+				# shellcheck disable=SC2059
+				printf "$rfmt" "$m" "$n" n/a - - - -
+				[ "$m" = kazashi ] && failed=1 &&
+					echo "    kazashi failed: $(grep -v '"ok":true' "$out" | tail -n 2 | tr '\n' ' ')"
+				continue
+			fi
+			# shellcheck disable=SC2046 # three numbers
+			readers_row "$m" "$n" $(jq -r '[.signatures, .seconds, .per_second] | @tsv' <<<"$line")
+		done
+		[ "$m" = kazashi ] && kazashi_one=$one_rate
+	done
+	# The environment's ceiling: one process per reader, all at once.
+	pids=()
+	for ((i = 0; i < max; i++)); do
+		"$readers_bin" --module "$module" --readers 1 --skip "$i" --count "$count" \
+			--deadline-ms 120000 >"$KZ_TMP/separate-$i.out" 2>"$KZ_TMP/separate-$i.err" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	total=0 longest=0
+	for ((i = 0; i < max; i++)); do
+		sig=0 secs=0
+		read -r sig secs < <(jq -r 'select(.ev == "summary") | [.signatures, .seconds] | @tsv' \
+			"$KZ_TMP/separate-$i.out" 2>/dev/null)
+		total=$((total + ${sig:-0}))
+		longest=$(awk -v a="$longest" -v b="${secs:-0}" 'BEGIN { print ((b > a) ? b : a) }')
+	done
+	rate=$(awk -v t="$total" -v s="$longest" 'BEGIN { printf "%.3f", (s > 0 ? t / s : 0) }')
+	one_rate=${kazashi_one:-}
+	if [ "$total" -eq $((max * count)) ]; then
+		readers_row "kazashi, $max processes" "$max" "$total" "$longest" "$rate"
+	else
+		# shellcheck disable=SC2059
+		printf "$rfmt" "kazashi, $max processes" "$max" n/a - - - -
+	fi
 fi
 exit $failed

@@ -66,3 +66,8 @@ EXTRA_DIST += \
 
 # Run by scripts/ci-sanitizers.sh (the module under valgrind), not by check.
 EXTRA_DIST += tests/integration/valgrind-flow.sh
+
+# Readers side by side (issue 14): two readers signing at the same time,
+# and a frozen phone that must hold nothing of another reader. Not in
+# TESTS while one module lock is held across every card exchange.
+EXTRA_DIST += tests/integration/readers-overlap.sh tests/integration/readers-frozen.sh

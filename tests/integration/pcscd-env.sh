@@ -162,3 +162,90 @@ kz_stop_phone() {
 	KZ_PHONE_PID=
 	kz_wait_card no 10
 }
+
+# ---- several readers ------------------------------------------------------
+#
+#   kz_start_pcscd_readers N [ARGS]  this test's pcscd with at least N vpcd
+#                          readers (instead of kz_start_pcscd): their names
+#                          in KZ_READERS[0..N-1], the phones' ports in
+#                          KZ_PORTS[0..N-1]
+#   kz_start_phone_on I ARGS  a phone in reader I (KZ_PHONE_PIDS[I], log
+#                          $KZ_TMP/phone-N.log); returns once pcscd sees it
+#   kz_stop_phone_on I     that phone leaves; returns once the card is gone
+#
+# One vpcd instance serves two readers ("... 00 00" and "... 00 01", ports
+# P and P+1) and tells pcscd that they may be used at the same time
+# (TAG_IFD_SLOT_THREAD_SAFE). Two instances loaded from one library file
+# would share vpcd's global state, and pcscd would serialise them (vpcd
+# is not TAG_IFD_THREAD_SAFE): every further pair of readers is therefore
+# a copy of the driver under $KZ_TMP, listening on the next two ports.
+KZ_READERS=()
+KZ_PORTS=()
+KZ_PHONE_PIDS=()
+
+kz_vpcd_library() {
+	local f
+	for f in /etc/reader.conf.d/*vpcd*; do
+		[ -r "$f" ] || continue
+		awk '$1 == "LIBPATH" { print $2; exit }' "$f"
+		return 0
+	done
+	for f in /usr/lib/pcsc/drivers/serial/libifdvpcd.so /usr/lib/*/pcsc/drivers/serial/libifdvpcd.so; do
+		[ -r "$f" ] && echo "$f" && return 0
+	done
+	return 1
+}
+
+kz_start_pcscd_readers() {
+	local want=$1 lib conf=$KZ_TMP/reader.conf i copy port names
+	shift
+	lib=$(kz_vpcd_library) && [ -r "$lib" ] || kz_die "vsmartcard's vpcd driver not found"
+	: >"$conf"
+	for ((i = 0; i * 2 < want; i++)); do
+		port=$((35963 + 2 * i))
+		copy=$lib
+		if ((i > 0)); then
+			mkdir -p "$KZ_TMP/vpcd-$i"
+			copy=$KZ_TMP/vpcd-$i/$(basename "$lib")
+			cp "$lib" "$copy" || kz_die "cannot copy $lib"
+		fi
+		printf 'FRIENDLYNAME "Virtual PCD %s"\nDEVICENAME /dev/null:%d\nLIBPATH %s\nCHANNELID %d\n\n' \
+			"$((i + 1))" "$port" "$copy" "$port" >>"$conf"
+		KZ_PORTS+=("$port" "$((port + 1))")
+	done
+	kz_start_pcscd -c "$conf" "$@"
+	# The names pcscd gave them, in port order (reader list order).
+	for ((i = 0; i < 50; i++)); do
+		mapfile -t names < <({ opensc-tool -l 2>/dev/null || true; } |
+			grep -o 'Virtual PCD .*$' || true)
+		((${#names[@]} >= want)) && break
+		sleep 0.1
+	done
+	((${#names[@]} >= want)) || kz_die "pcscd shows ${#names[@]} of $want readers"
+	KZ_READERS=("${names[@]}")
+}
+
+kz_start_phone_on() {
+	local n=$1 i
+	shift
+	[ -n "${KZ_READERS[$n]:-}" ] || kz_die "kz_start_phone_on: no reader $n (kz_start_pcscd_readers)"
+	KZ_PHONE_N=$((KZ_PHONE_N + 1))
+	kz_bg "phone-$KZ_PHONE_N" "$KZ_PHONE_SIM" --port "${KZ_PORTS[$n]}" "$@"
+	KZ_PHONE_PIDS[n]=$KZ_BG_PID
+	for ((i = 0; i < 100; i++)); do
+		[ "$(kz_card_state "${KZ_READERS[$n]}")" = Yes ] && return 0
+		kill -0 "$KZ_BG_PID" 2>/dev/null ||
+			kz_die "the phone of reader $n exited at start (see phone-$KZ_PHONE_N.log below)"
+		sleep 0.1
+	done
+	kz_die "no card in '${KZ_READERS[$n]}' 10 s after starting its phone"
+}
+
+kz_stop_phone_on() {
+	local pid=${KZ_PHONE_PIDS[$1]:-}
+	[ -n "$pid" ] || kz_die "kz_stop_phone_on: no phone in reader $1"
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	KZ_PHONE_PIDS[$1]=
+	kz_wait_card no 10 "${KZ_READERS[$1]}"
+}

@@ -15,6 +15,7 @@ tests_sim_kazashi_phone_sim_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tests_sim_kazashi_phone_sim_LDADD = tests/sim/libphonesim.la $(CRYPTO_LIBS)
 tests_sim_kazashi_phone_sim_SOURCES = \
 	tests/sim/main.c \
+	tests/sim/answer-timing.h tests/sim/answer-timing.c \
 	tests/sim/phone-options.h tests/sim/phone-options.c \
 	tests/sim/sim-signals.h tests/sim/sim-signals.c \
 	tests/sim/vpcd.h tests/sim/vpcd.c

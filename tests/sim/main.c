@@ -6,6 +6,7 @@
 
 #include "phone.h"
 #include "phone-options.h"
+#include "answer-timing.h"
 #include "sim-signals.h"
 #include "vpcd.h"
 
@@ -31,6 +32,7 @@ struct options {
 	unsigned short port;
 	uint8_t atr[ATR_MAX];
 	size_t atr_len;
+	answer_timing timing; /* --realtime, --freeze-at, --freeze-ins, --times */
 };
 
 /* Sleeps up to ms, or until a signal arrives; returns early on any. */
@@ -49,6 +51,22 @@ static void wait_signal(long long ms)
 /* --- one tap ------------------------------------------------------------- */
 
 enum tap_end { TAP_LEFT, TAP_CLOSED, TAP_QUIT, TAP_ERROR };
+
+/* How a wait inside one exchange (frozen, or answering in modeled time)
+ * that did not end in an answer ends the tap. */
+static enum tap_end wait_end(enum answer_wait w)
+{
+	switch (w) {
+	case ANSWER_WAIT_QUIT:
+		return TAP_QUIT;
+	case ANSWER_WAIT_LEAVE:
+		return TAP_LEFT;
+	case ANSWER_WAIT_CLOSED:
+		return TAP_CLOSED;
+	default:
+		return TAP_ERROR;
+	}
+}
 
 static int connect_retry(const struct options *o)
 {
@@ -87,7 +105,7 @@ static int handle_control(sim_phone *phone, const struct options *o, int fd, uin
 	}
 }
 
-static enum tap_end serve_tap(sim_phone *phone, const struct options *o, int fd)
+static enum tap_end serve_tap(sim_phone *phone, struct options *o, int fd)
 {
 	static uint8_t msg[VPCD_MSG_MAX], resp[SIM_RESP_MAX];
 	struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
@@ -122,8 +140,23 @@ static enum tap_end serve_tap(sim_phone *phone, const struct options *o, int fd)
 				return TAP_ERROR;
 			continue;
 		}
+		long long arrived_ns = answer_now_ns();
+		enum answer_wait w = ANSWER_WAIT_DONE;
+		if (answer_freezes(&o->timing, sim_phone_apdu_count(phone) + 1, msg[1]))
+			w = answer_frozen(fd); /* no answer until thawed */
+		if (w != ANSWER_WAIT_DONE)
+			return wait_end(w);
+		sim_totals before, after;
+		sim_phone_totals(phone, &before);
 		if (!sim_phone_transmit(phone, msg, len, resp, &resp_len))
 			return TAP_LEFT; /* fault injection: no answer, gone */
+		sim_phone_totals(phone, &after);
+		if (o->timing.realtime) {
+			double ms = after.air_ms + after.card_ms - before.air_ms - before.card_ms;
+			w = answer_wait_until(arrived_ns + (long long)(ms * 1e6));
+			if (w != ANSWER_WAIT_DONE)
+				return wait_end(w);
+		}
 		if (resp_len > VPCD_MSG_MAX) {
 			/* cannot be framed; never happens with JPKI-sized files */
 			resp[0] = 0x67;
@@ -132,6 +165,8 @@ static enum tap_end serve_tap(sim_phone *phone, const struct options *o, int fd)
 		}
 		if (vpcd_send(fd, resp, resp_len) != 0)
 			return TAP_ERROR;
+		if (o->timing.times)
+			answer_print_times(sim_phone_apdu_count(phone), msg[1], arrived_ns);
 	}
 }
 
@@ -147,7 +182,7 @@ static void wait_gap(const struct options *o)
 	sig_leave = 0; /* already gone */
 }
 
-static int run(sim_phone *phone, const struct options *o)
+static int run(sim_phone *phone, struct options *o)
 {
 	for (unsigned long tap = 1; o->phone.taps == 0 || tap <= o->phone.taps; tap++) {
 		enum tap_end end;
@@ -187,9 +222,11 @@ static void usage(FILE *f)
 	fputs("  --host H           vpcd host (127.0.0.1)\n"
 	      "  --port N           vpcd port (35963, the first Virtual PCD)\n"
 	      "  --extended         accept extended-length APDUs (else 6700)\n"
-	      "  --atr HEX          ATR to answer (a contactless Type B one)\n"
-	      "Signals: SIGUSR1 leave the field now, SIGUSR2 come back now,\n"
-	      "SIGTERM/SIGINT/SIGHUP leave and exit.\n",
+	      "  --atr HEX          ATR to answer (a contactless Type B one)\n",
+	      f);
+	answer_timing_usage(f);
+	fputs("Signals: SIGUSR1 leave the field now, SIGUSR2 come back now (frozen:\n"
+	      "answer now), SIGTERM/SIGINT/SIGHUP leave and exit.\n",
 	      f);
 }
 
@@ -234,6 +271,10 @@ enum {
 	OPT_HOST,
 	OPT_EXTENDED,
 	OPT_ATR,
+	OPT_REALTIME,
+	OPT_FREEZE_AT,
+	OPT_FREEZE_INS,
+	OPT_TIMES,
 };
 
 static const struct option long_opts[] = {
@@ -242,6 +283,10 @@ static const struct option long_opts[] = {
     {"host", required_argument, NULL, OPT_HOST},
     {"extended", no_argument, NULL, OPT_EXTENDED},
     {"atr", required_argument, NULL, OPT_ATR},
+    {"realtime", no_argument, NULL, OPT_REALTIME},
+    {"freeze-at", required_argument, NULL, OPT_FREEZE_AT},
+    {"freeze-ins", required_argument, NULL, OPT_FREEZE_INS},
+    {"times", no_argument, NULL, OPT_TIMES},
     {NULL, 0, NULL, 0},
 };
 
@@ -265,6 +310,19 @@ static bool parse_own(void *ctx, int opt, const char *arg)
 		return true;
 	case OPT_ATR:
 		return parse_atr(arg, o);
+	case OPT_REALTIME:
+		o->timing.realtime = true;
+		return true;
+	case OPT_FREEZE_AT:
+		if (!phone_parse_ulong(arg, ULONG_MAX, &v) || v == 0)
+			return false;
+		o->timing.freeze_at = v;
+		return true;
+	case OPT_FREEZE_INS:
+		return answer_parse_ins(arg, &o->timing);
+	case OPT_TIMES:
+		o->timing.times = true;
+		return true;
 	default:
 		return false;
 	}
