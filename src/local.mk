@@ -46,6 +46,9 @@ EXTRA_DIST += src/pkcs11/kazashi.sym
 # with the data: the hook must run after that.)
 install-data-hook:
 	rm -f $(DESTDIR)$(p11moduledir)/kazashi-pkcs11.la
+# Without the .la, libtool's uninstall does not know the .so.
+uninstall-hook:
+	rm -f $(DESTDIR)$(p11moduledir)/kazashi-pkcs11.so
 
 # The libnfc reader back end, when configure found libnfc >= 1.8.
 if HAVE_LIBNFC
