@@ -25,8 +25,33 @@
 		return kz_rv_trace(__func__, rv_);                                                 \
 	} while (0)
 
+/* A call about one reader's token: `reader` (a kz_reader *, or NULL for
+ * none, found under the module lock) is owned by this thread for the whole
+ * `call` (module.h, kz_reader_take): the call waits for another call on
+ * the same reader, never for one on another reader, and lets go of the
+ * module lock during its card exchanges. */
+#define KZ_READER_CALL(reader, call)                                                               \
+	do {                                                                                       \
+		CK_RV rv_ = kz_module_call_begin();                                                \
+		if (rv_ != CKR_OK)                                                                 \
+			return rv_;                                                                \
+		rv_ = kz_module_enter();                                                           \
+		if (rv_ == CKR_OK) {                                                               \
+			kz_reader *own_ = (reader);                                                \
+			if (own_ != NULL)                                                          \
+				kz_reader_take(own_);                                              \
+			rv_ = (call);                                                              \
+			kz_reader_give(own_);                                                      \
+			kz_module_leave();                                                         \
+		}                                                                                  \
+		kz_module_call_end();                                                              \
+		return kz_rv_trace(__func__, rv_);                                                 \
+	} while (0)
+
 /* A call on a session: `s` is the live session inside `call`, which runs
- * only if the session exists and meets `rule` (a kz_rule). */
+ * only if the session exists and meets `rule` (a kz_rule). The session's
+ * reader is owned throughout (KZ_READER_CALL); the session is looked up
+ * once that is so, as it may have been closed meanwhile. */
 #define KZ_SESSION_CALL(h, rule, call)                                                             \
 	do {                                                                                       \
 		kz_session *s = NULL;                                                              \
@@ -35,9 +60,13 @@
 			return rv_;                                                                \
 		rv_ = kz_module_enter();                                                           \
 		if (rv_ == CKR_OK) {                                                               \
+			kz_reader *own_ = kz_session_reader(h);                                    \
+			if (own_ != NULL)                                                          \
+				kz_reader_take(own_);                                              \
 			rv_ = kz_session_get((h), (rule), &s);                                     \
 			if (rv_ == CKR_OK)                                                         \
 				rv_ = (call);                                                      \
+			kz_reader_give(own_);                                                      \
 			kz_module_leave();                                                         \
 		}                                                                                  \
 		kz_module_call_end();                                                              \

@@ -63,7 +63,7 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info)
 
 CK_RV C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
 {
-	KZ_MODULE_CALL(kz_slot_token_info(slot, info));
+	KZ_READER_CALL(kz_slot_find(slot, NULL), kz_slot_token_info(slot, info));
 }
 
 static CK_RV mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count)
@@ -125,12 +125,12 @@ CK_RV C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY 
 
 CK_RV C_CloseSession(CK_SESSION_HANDLE h)
 {
-	KZ_MODULE_CALL(kz_session_close(h));
+	KZ_READER_CALL(kz_session_reader(h), kz_session_close(h));
 }
 
 CK_RV C_CloseAllSessions(CK_SLOT_ID slot)
 {
-	KZ_MODULE_CALL(kz_session_close_slot(slot));
+	KZ_READER_CALL(kz_slot_find(slot, NULL), kz_session_close_slot(slot));
 }
 
 CK_RV C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info)

@@ -63,6 +63,29 @@ CK_RV kz_lock_new(const CK_C_INITIALIZE_ARGS *args, kz_lock **out)
 	return CKR_OK;
 }
 
+CK_RV kz_lock_like(const kz_lock *like, kz_lock **out)
+{
+	kz_lock *l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return CKR_HOST_MEMORY;
+	l->kind = like->kind;
+	if (l->kind == KZ_LOCK_CALLER) {
+		l->create = like->create;
+		l->destroy = like->destroy;
+		l->lock = like->lock;
+		l->unlock = like->unlock;
+		if (l->create(&l->caller) != CKR_OK) {
+			free(l);
+			return CKR_CANT_LOCK;
+		}
+	} else if (pthread_mutex_init(&l->os, NULL) != 0) {
+		free(l);
+		return CKR_CANT_LOCK;
+	}
+	*out = l;
+	return CKR_OK;
+}
+
 void kz_lock_free(kz_lock *l)
 {
 	if (l == NULL)

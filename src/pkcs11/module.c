@@ -69,6 +69,24 @@ CK_RV kz_module_initialize(CK_VOID_PTR pargs)
 		pthread_mutex_unlock(&init_mutex);
 		return CKR_CRYPTOKI_ALREADY_INITIALIZED;
 	}
+	if (atomic_load(&kz_mod.abandoned)) {
+		/* What the last C_Finalize left to a stuck call: free it once
+		 * that call has ended, never under it. */
+		if (atomic_load(&in_flight) > 0) {
+			KZ_ERROR("C_Initialize: a call from before C_Finalize is still in a "
+			         "silent card exchange");
+			pthread_mutex_unlock(&init_mutex);
+			return CKR_FUNCTION_FAILED;
+		}
+		kz_lock_take(kz_mod.lock);
+		kz_session_free_all();
+		kz_slots_free();
+		kz_backends_close();
+		kz_lock_release(kz_mod.lock);
+		kz_lock_free(kz_mod.lock);
+		kz_mod.lock = NULL;
+		atomic_store(&kz_mod.abandoned, false);
+	}
 	rv = kz_lock_new(args, &kz_mod.lock);
 	if (rv != CKR_OK) {
 		pthread_mutex_unlock(&init_mutex);
@@ -103,6 +121,33 @@ static void drain_calls(void)
 		KZ_ERROR("C_Finalize: %u call(s) still running", atomic_load(&in_flight));
 }
 
+/* C_Finalize with a call still inside a card exchange that does not end
+ * (a phone that went silent without leaving, behind a reader that never
+ * times out: pcsc-lite cannot cancel an SCardTransmit). That call let go
+ * of the module lock and holds its reader, its session and its back end:
+ * none of them, nor the lock, nor the tables it may look at, is freed
+ * under it. Every other reader is made to forget our PINs, as always;
+ * the rest waits for C_Initialize (or the process's end). Called with
+ * the module lock; returns without it. */
+static void abandon(void)
+{
+	KZ_ERROR("C_Finalize: %u call(s) still in a card exchange; what they use stays allocated",
+	         atomic_load(&in_flight));
+	for (size_t i = 0; i < kz_mod.reader_count; i++) {
+		kz_reader *r = kz_mod.readers[i];
+		if (kz_reader_try(r)) {
+			kz_token_forget_pins(r);
+			kz_reader_give(r);
+		}
+	}
+	atomic_store(&kz_mod.abandoned, true);
+	atomic_store(&kz_mod.initialized, false);
+	kz_mod.waiters = 0;
+	atomic_store(&kz_mod.finalizing, false);
+	kz_lock_release(kz_mod.lock);
+	KZ_INFO("finalised (abandoning a stuck call)");
+}
+
 CK_RV kz_module_finalize(void)
 {
 	pthread_mutex_lock(&init_mutex);
@@ -112,6 +157,11 @@ CK_RV kz_module_finalize(void)
 	}
 	drain_calls();
 	kz_lock_take(kz_mod.lock);
+	if (atomic_load(&in_flight) > 0) {
+		abandon();
+		pthread_mutex_unlock(&init_mutex);
+		return CKR_OK;
+	}
 	kz_session_free_all();
 	kz_slots_free();
 	kz_backends_close();
@@ -158,4 +208,66 @@ CK_RV kz_module_enter(void)
 void kz_module_leave(void)
 {
 	kz_lock_release(kz_mod.lock);
+}
+
+bool kz_reader_mine(const kz_reader *r)
+{
+	return r->busy && pthread_equal(r->owner, pthread_self());
+}
+
+bool kz_reader_try(kz_reader *r)
+{
+	if (kz_reader_mine(r)) {
+		r->depth++;
+		return true;
+	}
+	if (r->busy)
+		return false;
+	r->busy = true;
+	r->owner = pthread_self();
+	r->depth = 1;
+	/* Free, or held for an instant by a thread waiting in
+	 * kz_reader_take, which needs no module lock to let it go. */
+	kz_lock_take(r->io);
+	return true;
+}
+
+void kz_reader_take(kz_reader *r)
+{
+	while (!kz_reader_try(r)) {
+		/* The owner holds io until it gives r: wait on it without the
+		 * module lock, which the owner may need to finish. */
+		kz_lock *io = r->io;
+		kz_module_leave();
+		kz_lock_take(io);
+		kz_lock_release(io);
+		kz_lock_take(kz_mod.lock);
+	}
+}
+
+void kz_reader_give(kz_reader *r)
+{
+	if (r == NULL || !kz_reader_mine(r) || --r->depth > 0)
+		return;
+	r->busy = false;
+	kz_lock_release(r->io);
+}
+
+void kz_reader_io_begin(kz_reader *r)
+{
+	/* Only an owner may work without the module lock: nobody else
+	 * touches the token meanwhile. Anything else keeps the lock (and
+	 * holds other threads for the exchange, as before ownership). */
+	if (!kz_reader_mine(r) || r->window)
+		return;
+	r->window = true;
+	kz_lock_release(kz_mod.lock);
+}
+
+void kz_reader_io_end(kz_reader *r)
+{
+	if (!r->window)
+		return;
+	kz_lock_take(kz_mod.lock);
+	r->window = false;
 }

@@ -33,6 +33,10 @@ typedef struct kz_module {
 	 * they use. */
 	unsigned waiters;
 	atomic_bool finalizing;
+	/* C_Finalize gave up waiting for a call stuck in a silent card
+	 * exchange: it freed nothing that call may still use (lock, tables,
+	 * back ends). C_Initialize frees it once that call has ended. */
+	atomic_bool abandoned;
 } kz_module;
 
 extern kz_module kz_mod;
@@ -58,5 +62,19 @@ CK_RV kz_module_enter(void);
 void kz_module_leave(void);
 /* Initialised by this process (a forked child must initialise again). */
 bool kz_module_initialized(void);
+
+/* Reader ownership (kz_reader in token.h), all with the module lock held.
+ * kz_reader_take waits while another thread owns r, without the module
+ * lock meanwhile (so the world may have changed when it returns); the
+ * owner may take again (nested). kz_reader_try never waits: false when
+ * another thread owns r. */
+void kz_reader_take(kz_reader *r);
+bool kz_reader_try(kz_reader *r);
+void kz_reader_give(kz_reader *r);
+bool kz_reader_mine(const kz_reader *r);
+/* For a card exchange: the owner of r lets go of the module lock, and
+ * takes it again after. */
+void kz_reader_io_begin(kz_reader *r);
+void kz_reader_io_end(kz_reader *r);
 
 #endif

@@ -23,6 +23,12 @@ static kz_session *find(CK_SESSION_HANDLE h, size_t *index)
 	return NULL;
 }
 
+kz_reader *kz_session_reader(CK_SESSION_HANDLE h)
+{
+	kz_session *s = find(h, NULL);
+	return s != NULL ? s->reader : NULL;
+}
+
 static void destroy(size_t index)
 {
 	kz_session *s = kz_mod.sessions[index];

@@ -57,6 +57,8 @@ typedef enum kz_rule {
 	KZ_RULE_RW_SO, /* "R/W SO Functions": C_InitPIN; JPKI has no SO, so never met */
 } kz_rule;
 
+/* The reader of a session, or NULL: what a call on the session owns. */
+kz_reader *kz_session_reader(CK_SESSION_HANDLE h);
 CK_RV kz_session_open(CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE_PTR out);
 CK_RV kz_session_close(CK_SESSION_HANDLE h);
 CK_RV kz_session_close_slot(CK_SLOT_ID slot);

@@ -46,6 +46,11 @@ static kz_reader *reader_add(kz_backend *b, const char *name)
 	kz_reader *r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return NULL;
+	/* The reader's own lock, of the kind the application asked for. */
+	if (kz_lock_like(kz_mod.lock, &r->io) != CKR_OK) {
+		free(r);
+		return NULL;
+	}
 	size_t n = strnlen(name, sizeof(r->name) - 1);
 	memcpy(r->name, name, n);
 	r->name[n] = '\0';
@@ -64,10 +69,11 @@ static bool wanted(const kz_backend *b, const char *name)
 	return b->ops != &kz_pcsc_backend || kz_config_pcsc_reader_wanted(&kz_mod.config, name);
 }
 
+/* With r owned: an arrival is identified here, in a card exchange that
+ * lets go of the module lock. */
 static void update_reader(kz_reader *r, const kz_reader_state *st)
 {
 	kz_token *t = &r->token;
-	r->attached = true;
 	if (t->present && (!st->card_present || st->event_count != t->event_count))
 		kz_token_leave(r, "the phone left the field");
 	if (t->tried && (!st->card_present || st->event_count != t->event_count))
@@ -82,28 +88,35 @@ static void refresh_backend(kz_backend *b)
 	size_t n = 0;
 	if (b->ops->list(b, states, KZ_READERS_MAX, &n) != KZ_OK)
 		n = 0;
-	for (size_t i = 0; i < kz_mod.reader_count; i++) {
-		if (kz_mod.readers[i]->backend == b)
-			kz_mod.readers[i]->attached = false;
-	}
+	/* A reader another thread owns is left to it: its owner notices a
+	 * departure in its own exchange, and an arrival waits for the next
+	 * look. Nothing here waits for a reader. */
 	for (size_t i = 0; i < n; i++) {
 		if (!wanted(b, states[i].name))
 			continue;
 		kz_reader *r = reader_by_name(b, states[i].name);
 		if (r == NULL)
 			r = reader_add(b, states[i].name);
-		if (r != NULL)
+		if (r != NULL && kz_reader_try(r)) {
 			update_reader(r, &states[i]);
+			kz_reader_give(r);
+		}
 	}
+	/* From this look's own list: the module lock may have been let go
+	 * above, and other threads look too. */
 	for (size_t i = 0; i < kz_mod.reader_count; i++) {
 		kz_reader *r = kz_mod.readers[i];
-		if (r->backend != b || r->attached)
+		bool listed = false;
+		for (size_t j = 0; j < n && !listed; j++)
+			listed = wanted(b, states[j].name) && strcmp(r->name, states[j].name) == 0;
+		if (r->backend != b || listed || !kz_reader_try(r))
 			continue;
 		if (r->token.present)
 			kz_token_leave(r, "the reader went away");
 		/* A reader that comes back starts its event count again: what
 		 * it shows then is a new insertion, whatever its count. */
 		r->token.tried = false;
+		kz_reader_give(r);
 	}
 }
 
@@ -157,11 +170,17 @@ void kz_slots_free(void)
 {
 	for (size_t i = 0; i < kz_mod.reader_count; i++) {
 		kz_reader *r = kz_mod.readers[i];
+		/* Nobody owns a reader here but a call C_Finalize gave up on
+		 * (module.c, abandon), whose reader is never freed. */
+		if (!kz_reader_try(r))
+			continue;
 		/* A PIN left verified would let any local PC/SC client sign
 		 * until the phone leaves: make the card forget it. */
 		kz_token_forget_pins(r);
 		if (r->token.present)
 			kz_token_leave(r, "finalising");
+		kz_reader_give(r);
+		kz_lock_free(r->io);
 		free(r);
 	}
 	free(kz_mod.readers);

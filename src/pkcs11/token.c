@@ -58,6 +58,9 @@ static kz_err hold(kz_reader *r)
 	bool reset = false;
 	if (t->link == NULL)
 		return KZ_E_REMOVED;
+	/* From here to release(), the reader's owner works without the
+	 * module lock: other readers, slot lists and slot events go on. */
+	kz_reader_io_begin(r);
 	/* lock_login: the login's transaction is ours already, and nobody
 	 * else could have touched the card since. */
 	if (t->login_locked)
@@ -75,6 +78,8 @@ static kz_err hold(kz_reader *r)
 		 * try of the other PIN. One SELECT per operation buys that. */
 		jpki_card_forget_file(&t->card);
 	}
+	if (e != KZ_OK)
+		kz_reader_io_end(r);
 	if (e == KZ_E_REMOVED)
 		kz_token_leave(r, "the phone left the field");
 	return e;
@@ -86,6 +91,7 @@ static kz_err release(kz_reader *r, kz_err e)
 	kz_token *t = &r->token;
 	if (t->link != NULL && e != KZ_E_REMOVED && !t->login_locked)
 		r->backend->ops->end(t->link);
+	kz_reader_io_end(r);
 	if (e == KZ_E_REMOVED)
 		kz_token_leave(r, "the phone left during an operation");
 	return e;
@@ -257,8 +263,9 @@ bool kz_token_cert_is_public(const kz_token *t, jpki_key key)
  * the holder's name, address, birth date and gender and is never kept past
  * its tap. Memory only, bounded, never written anywhere; the
  * certificate_cache setting turns it off (shared kiosks, where one user's
- * certificate should not outlive the user's tap). All of it runs under the
- * module lock, like every caller of kz_token_cert. */
+ * certificate should not outlive the user's tap). Readers' owners use it
+ * side by side, without the module lock: cache_mu guards it, and is never
+ * held across a card exchange. */
 
 #define CACHE_SLOTS 8 /* a family's phones and cards, and the CAs */
 
@@ -277,13 +284,21 @@ typedef struct cache_entry {
 
 static cache_entry cache[CACHE_SLOTS];
 static unsigned long cache_clock;
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 
-void kz_token_cache_clear(void)
+static void cache_clear_locked(void)
 {
 	for (size_t i = 0; i < CACHE_SLOTS; i++) {
 		free(cache[i].der);
 		memset(&cache[i], 0, sizeof cache[i]);
 	}
+}
+
+void kz_token_cache_clear(void)
+{
+	pthread_mutex_lock(&cache_mu);
+	cache_clear_locked();
+	pthread_mutex_unlock(&cache_mu);
 }
 
 /* Unloaded (dlclose, exit): nothing kept outlives the module. Not while
@@ -294,11 +309,12 @@ __attribute__((destructor)) static void cache_unload(void)
 		kz_token_cache_clear();
 }
 
+/* With cache_mu held. */
 static bool cache_on(void)
 {
 	if (kz_mod.config.certificate_cache)
 		return true;
-	kz_token_cache_clear(); /* turned off since: keep nothing */
+	cache_clear_locked(); /* turned off since: keep nothing */
 	return false;
 }
 
@@ -312,25 +328,37 @@ static bool cacheable(uint16_t fid)
 static size_t cache_probe_len(uint16_t fid)
 {
 	size_t n = 0;
-	if (!cacheable(fid) || !cache_on())
+	if (!cacheable(fid))
 		return 0;
-	for (size_t i = 0; i < CACHE_SLOTS; i++)
-		if (cache[i].der != NULL && cache[i].fid == fid && cache[i].id_len > n)
-			n = cache[i].id_len;
+	pthread_mutex_lock(&cache_mu);
+	if (cache_on())
+		for (size_t i = 0; i < CACHE_SLOTS; i++)
+			if (cache[i].der != NULL && cache[i].fid == fid && cache[i].id_len > n)
+				n = cache[i].id_len;
+	pthread_mutex_unlock(&cache_mu);
 	return n;
 }
 
-static cache_entry *cache_find(uint16_t fid, const uint8_t *prefix, size_t n)
+/* A copy (malloc'ed, into *der) of the certificate kept for fid whose
+ * first bytes are prefix[0..n); false when none is. */
+static bool cache_find(uint16_t fid, const uint8_t *prefix, size_t n, uint8_t **der, size_t *len)
 {
-	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+	bool found = false;
+	pthread_mutex_lock(&cache_mu);
+	for (size_t i = 0; i < CACHE_SLOTS && !found; i++) {
 		cache_entry *ce = &cache[i];
 		if (ce->der != NULL && ce->fid == fid && ce->id_len <= n &&
 		    memcmp(ce->der, prefix, ce->id_len) == 0) {
 			ce->stamp = ++cache_clock;
-			return ce;
+			*der = malloc(ce->der_len);
+			if (*der != NULL)
+				memcpy(*der, ce->der, ce->der_len);
+			*len = ce->der_len;
+			found = true;
 		}
 	}
-	return NULL;
+	pthread_mutex_unlock(&cache_mu);
+	return found;
 }
 
 /* Keep a certificate just read (and parsed): in the slot of the same
@@ -340,8 +368,13 @@ static void cache_put(const kz_token *t, uint16_t fid, const uint8_t *der, size_
 	size_t id_len = jpki_cert_identity_len(der, len);
 	/* The check must fit one short READ BINARY, or it costs more than
 	 * it spares. */
-	if (!cacheable(fid) || !cache_on() || id_len == 0 || id_len > 256)
+	if (!cacheable(fid) || id_len == 0 || id_len > 256)
 		return;
+	pthread_mutex_lock(&cache_mu);
+	if (!cache_on()) {
+		pthread_mutex_unlock(&cache_mu);
+		return;
+	}
 	cache_entry *slot = NULL;
 	for (size_t i = 0; i < CACHE_SLOTS && slot == NULL; i++) {
 		cache_entry *ce = &cache[i];
@@ -356,15 +389,17 @@ static void cache_put(const kz_token *t, uint16_t fid, const uint8_t *der, size_
 		if (i == 0 || cache[i].stamp < slot->stamp)
 			slot = &cache[i];
 	uint8_t *copy = malloc(len);
-	if (copy == NULL)
-		return; /* only a missed saving */
-	memcpy(copy, der, len);
-	free(slot->der);
-	*slot = (cache_entry){fid, id_len, copy, len, ++cache_clock, JPKI_MODEL_UNKNOWN, ""};
-	if (fid == JPKI_EF_AUTH_CERT && kz_token_cert_is_public(t, JPKI_KEY_AUTH)) {
-		slot->model = t->model;
-		memcpy(slot->info, t->info, sizeof slot->info);
+	if (copy != NULL) { /* else only a missed saving */
+		memcpy(copy, der, len);
+		free(slot->der);
+		*slot =
+		    (cache_entry){fid, id_len, copy, len, ++cache_clock, JPKI_MODEL_UNKNOWN, ""};
+		if (fid == JPKI_EF_AUTH_CERT && kz_token_cert_is_public(t, JPKI_KEY_AUTH)) {
+			slot->model = t->model;
+			memcpy(slot->info, t->info, sizeof slot->info);
+		}
 	}
+	pthread_mutex_unlock(&cache_mu);
 }
 
 /* ---- a card tapped again ------------------------------------------------
@@ -384,42 +419,69 @@ static void cache_put(const kz_token *t, uint16_t fid, const uint8_t *der, size_
 #define RECOGNITION_LEN   16
 #define RECOGNITION_TRIES 2 /* certificate lengths tried, at most */
 
-static bool recognise_card(kz_token *t)
+/* The lengths of the card certificates kept, at most RECOGNITION_TRIES
+ * different ones; with cache_mu held. */
+static size_t recognition_lengths(size_t out[RECOGNITION_TRIES])
 {
+	size_t n = 0;
 	if (!cache_on())
-		return false;
-	size_t tried[RECOGNITION_TRIES];
-	size_t n_tried = 0;
-	for (size_t i = 0; i < CACHE_SLOTS && n_tried < RECOGNITION_TRIES; i++) {
-		cache_entry *ce = &cache[i];
+		return 0;
+	for (size_t i = 0; i < CACHE_SLOTS && n < RECOGNITION_TRIES; i++) {
+		const cache_entry *ce = &cache[i];
 		if (ce->der == NULL || ce->fid != JPKI_EF_AUTH_CERT ||
 		    ce->model == JPKI_MODEL_UNKNOWN || ce->der_len <= RECOGNITION_LEN)
 			continue;
 		bool seen = false;
-		for (size_t j = 0; j < n_tried; j++)
-			seen = seen || tried[j] == ce->der_len;
-		if (seen)
+		for (size_t j = 0; j < n; j++)
+			seen = seen || out[j] == ce->der_len;
+		if (!seen)
+			out[n++] = ce->der_len;
+	}
+	return n;
+}
+
+/* The card certificate kept whose last bytes are tail: copied into t
+ * (certificate, model, token info). With cache_mu held. */
+static bool recognised(kz_token *t, size_t der_len, const uint8_t *tail)
+{
+	size_t at = der_len - RECOGNITION_LEN;
+	for (size_t j = 0; j < CACHE_SLOTS; j++) {
+		cache_entry *m = &cache[j];
+		if (m->der == NULL || m->fid != JPKI_EF_AUTH_CERT ||
+		    m->model == JPKI_MODEL_UNKNOWN || m->der_len != der_len ||
+		    memcmp(m->der + at, tail, RECOGNITION_LEN) != 0)
 			continue;
-		tried[n_tried++] = ce->der_len;
+		if (jpki_cert_parse(m->der, m->der_len, &t->cert[JPKI_KEY_AUTH].cert) != KZ_OK)
+			return false;
+		t->cert[JPKI_KEY_AUTH].loaded = true;
+		t->model = m->model;
+		memcpy(t->info, m->info, sizeof t->info);
+		m->stamp = ++cache_clock;
+		return true;
+	}
+	return false;
+}
+
+static bool recognise_card(kz_token *t)
+{
+	size_t lengths[RECOGNITION_TRIES];
+	pthread_mutex_lock(&cache_mu);
+	size_t n = recognition_lengths(lengths);
+	pthread_mutex_unlock(&cache_mu);
+	for (size_t i = 0; i < n; i++) {
+		/* The card exchange with cache_mu let go: another reader's
+		 * owner may use the cache meanwhile. */
 		uint8_t tail[RECOGNITION_LEN];
 		size_t got = 0;
-		size_t at = ce->der_len - RECOGNITION_LEN;
-		if (jpki_read_at(&t->card, JPKI_EF_AUTH_CERT, at, RECOGNITION_LEN, tail, &got) !=
-		    KZ_OK)
+		if (jpki_read_at(&t->card, JPKI_EF_AUTH_CERT, lengths[i] - RECOGNITION_LEN,
+		                 RECOGNITION_LEN, tail, &got) != KZ_OK)
 			return false; /* a phone (6982), or no such offset */
-		for (size_t j = 0; j < CACHE_SLOTS; j++) {
-			cache_entry *m = &cache[j];
-			if (m->der == NULL || m->fid != JPKI_EF_AUTH_CERT ||
-			    m->model == JPKI_MODEL_UNKNOWN || m->der_len != ce->der_len ||
-			    got != RECOGNITION_LEN || memcmp(m->der + at, tail, got) != 0)
-				continue;
-			if (jpki_cert_parse(m->der, m->der_len, &t->cert[JPKI_KEY_AUTH].cert) !=
-			    KZ_OK)
-				return false;
-			t->cert[JPKI_KEY_AUTH].loaded = true;
-			t->model = m->model;
-			memcpy(t->info, m->info, sizeof t->info);
-			m->stamp = ++cache_clock;
+		if (got != RECOGNITION_LEN)
+			continue;
+		pthread_mutex_lock(&cache_mu);
+		bool known = recognised(t, lengths[i], tail);
+		pthread_mutex_unlock(&cache_mu);
+		if (known) {
 			KZ_DEBUG("%s: a card seen before, known by its certificate",
 			         t->card.link->name != NULL ? t->card.link->name : "reader");
 			return true;
@@ -441,13 +503,9 @@ static kz_err read_cert(kz_token *t, uint16_t fid, uint8_t **der, size_t *len, b
 		uint8_t prefix[256];
 		size_t got = 0;
 		e = jpki_read_cert_prefix(&t->card, fid, probe, prefix, &got);
-		const cache_entry *ce = e == KZ_OK ? cache_find(fid, prefix, got) : NULL;
-		if (ce != NULL) {
-			*der = malloc(ce->der_len);
+		if (e == KZ_OK && cache_find(fid, prefix, got, der, len)) {
 			if (*der == NULL)
 				return KZ_E_NOMEM;
-			memcpy(*der, ce->der, ce->der_len);
-			*len = ce->der_len;
 			*cached = true;
 		} else if (e == KZ_OK) {
 			/* Another certificate: what was read is its start. */

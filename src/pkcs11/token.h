@@ -4,11 +4,13 @@
 #ifndef KZ_PKCS11_TOKEN_H
 #define KZ_PKCS11_TOKEN_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "jpki/cert.h"
 #include "jpki/jpki.h"
 #include "jpki/pin.h"
+#include "pkcs11/lock.h"
 #include "reader/reader.h"
 
 typedef struct kz_cached_cert {
@@ -62,12 +64,25 @@ typedef struct kz_token {
 	int extended[JPKI_MODEL_IPHONE + 1];
 } kz_token;
 
-/* One reader: two PKCS#11 slots, one per key. */
+/* One reader: two PKCS#11 slots, one per key.
+ *
+ * Ownership (module.h, kz_reader_take): one thread at a time owns a reader
+ * for a whole call about its token. The owner alone reads or writes the
+ * token (but for `present` and `tap`, written under the module lock too,
+ * which the slot list and C_OpenSession read) and does card I/O; during a
+ * card exchange it lets go of the module lock (token.c), so that other
+ * readers, slot lists and slot events go on meanwhile. `busy`, `owner`
+ * and `depth` are the module lock's; `io` is held by the owner, for others
+ * to wait on. */
 typedef struct kz_reader {
+	kz_lock *io;
+	bool busy;
+	pthread_t owner;
+	unsigned depth; /* nested takes by the owner */
+	bool window;    /* the owner let go of the module lock for card I/O */
 	char name[KZ_READER_NAME_MAX];
 	kz_backend *backend;
-	bool attached; /* listed by its back end now */
-	size_t index;  /* slot ids 2*index and 2*index+1 */
+	size_t index; /* slot ids 2*index and 2*index+1 */
 	/* A phone arrived or left since C_WaitForSlotEvent last reported the
 	 * slot: one flag per slot, as each slot is a token of its own. */
 	bool event[JPKI_KEY_COUNT];

@@ -8,19 +8,21 @@
  *             name resolution in connect): short calls, under list_mu;
  *   wait_ctx  the one blocking SCardGetStatusChange, and SCardCancel on it;
  *             one waiter at a time owns it (wait_busy, under wait_mu);
- *   card_ctx  SCardConnect and every call on a card handle. card_rw is
- *             taken shared by those calls and exclusively only to release
- *             and re-establish the context, so that a handle is never used
- *             while its context goes away.
+ *   a link's  one context per connected card (per reader): SCardConnect
+ *   own ctx   and every call on its handle. pcsc-lite holds a context's
+ *             mutex across a whole SCardTransmit, so with one context for
+ *             every card a silent card in one reader would hold the
+ *             exchanges of every other; with one each, readers work side
+ *             by side. The module uses a link from one thread at a time.
  * list therefore never waits behind a transmit or a blocked wait.
  *
  * pcscd may be absent when the module loads, start later, or restart under
  * us. Contexts are established lazily, and a call failing with "service
  * gone" (see service_gone) releases its context, re-establishes it once and
  * is retried once. With no pcscd there are no readers, which is not an
- * error. After a restart the old card handles are dead: each link records
- * the generation of the card context it was made on and reports
- * KZ_E_REMOVED once that context has been replaced.
+ * error. After a restart the old card handles are dead, and so are the
+ * links' own contexts: every call on them fails, and the link reports
+ * KZ_E_REMOVED.
  *
  * pcsc-lite's per-reader event counter starts again with pcscd (and with a
  * reader that is plugged in again), so the same phone kept on the reader
@@ -108,11 +110,6 @@ typedef struct pcsc_backend {
 	unsigned long wait_busy_gen; /* cancel_gen when that waiter started */
 	unsigned long cancel_gen;    /* bumped by every cancel() */
 
-	pthread_rwlock_t card_rw;
-	SCARDCONTEXT card_ctx;
-	bool card_ctx_ok;
-	unsigned long card_gen; /* bumped whenever card_ctx is released */
-
 	/* Departures pcscd did not see (see bump_events), per reader name:
 	 * added to pcscd's event counter in what list() reports. */
 	pthread_mutex_t bump_mu;
@@ -126,9 +123,9 @@ typedef struct pcsc_link {
 	kz_link base;
 	pcsc_backend *be;
 	SCARDHANDLE card;
-	DWORD protocol;    /* changed by SCardReconnect in begin */
-	unsigned long gen; /* card_gen the handle belongs to */
-	char *reader;      /* full pcsc-lite name; also transport.name */
+	DWORD protocol;   /* changed by SCardReconnect in begin */
+	SCARDCONTEXT ctx; /* this link's own: see "Contexts" */
+	char *reader;     /* full pcsc-lite name; also transport.name */
 	/* Once KZ_E_REMOVED has been reported. Atomic: present() may run
 	 * in another thread than the transmit that sets it. */
 	atomic_bool departed;
@@ -434,7 +431,6 @@ static kz_err pcsc_open(const char *options, kz_backend **out)
 	pthread_mutex_init(&be->list_mu, NULL);
 	pthread_mutex_init(&be->wait_mu, NULL);
 	pthread_mutex_init(&be->bump_mu, NULL);
-	pthread_rwlock_init(&be->card_rw, NULL);
 	/* Deadlines are monotonic: a clock step must not stretch a wait. */
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -469,10 +465,7 @@ static void pcsc_close(kz_backend *b)
 		SCardReleaseContext(be->list_ctx);
 	if (be->wait_ctx_ok)
 		SCardReleaseContext(be->wait_ctx);
-	if (be->card_ctx_ok)
-		SCardReleaseContext(be->card_ctx);
 	pthread_cond_destroy(&be->wait_cv);
-	pthread_rwlock_destroy(&be->card_rw);
 	pthread_mutex_destroy(&be->bump_mu);
 	pthread_mutex_destroy(&be->wait_mu);
 	pthread_mutex_destroy(&be->list_mu);
@@ -730,64 +723,11 @@ static void pcsc_cancel(kz_backend *b)
 
 /* ---- the card context ------------------------------------------------------ */
 
-/* Return with card_rw held shared and card_ctx valid (its generation in
- * *gen), or with nothing held and the establishing error. */
-static LONG card_ctx_acquire(pcsc_backend *be, unsigned long *gen)
-{
-	LONG rv;
-
-	for (;;) {
-		pthread_rwlock_rdlock(&be->card_rw);
-		if (be->card_ctx_ok) {
-			*gen = be->card_gen;
-			return SCARD_S_SUCCESS;
-		}
-		pthread_rwlock_unlock(&be->card_rw);
-
-		pthread_rwlock_wrlock(&be->card_rw);
-		rv = SCARD_S_SUCCESS;
-		if (!be->card_ctx_ok) {
-			rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &be->card_ctx);
-			be->card_ctx_ok = rv == SCARD_S_SUCCESS;
-		}
-		pthread_rwlock_unlock(&be->card_rw);
-		if (rv != SCARD_S_SUCCESS)
-			return rv;
-	}
-}
-
-/* Drop card context generation gen (if still current): its handles die. */
-static void card_ctx_reset(pcsc_backend *be, unsigned long gen)
-{
-	pthread_rwlock_wrlock(&be->card_rw);
-	if (be->card_ctx_ok && be->card_gen == gen) {
-		SCardReleaseContext(be->card_ctx);
-		be->card_ctx_ok = false;
-		be->card_gen++;
-	}
-	pthread_rwlock_unlock(&be->card_rw);
-}
-
-/* Take card_rw shared if the link's handle is still valid in pcsc-lite,
- * i.e. its context was not replaced after a pcscd restart. */
-static bool handle_hold(pcsc_link *l)
-{
-	pthread_rwlock_rdlock(&l->be->card_rw);
-	if (l->be->card_ctx_ok && l->be->card_gen == l->gen)
-		return true;
-	pthread_rwlock_unlock(&l->be->card_rw);
-	return false;
-}
-
-/* handle_hold, for work on the card: not once the card has left. */
+/* For work on the card: not once the card has left. After a pcscd
+ * restart the link's context is dead, and every call on it fails. */
 static bool link_hold(pcsc_link *l)
 {
-	return !atomic_load(&l->departed) && handle_hold(l);
-}
-
-static void link_release(pcsc_link *l)
-{
-	pthread_rwlock_unlock(&l->be->card_rw);
+	return !atomic_load(&l->departed);
 }
 
 /* Does pcscd still consider the card of this handle there? It keeps that
@@ -795,7 +735,7 @@ static void link_release(pcsc_link *l)
  * with W_REMOVED_CARD even if a card (the same phone tapped again) is in
  * the reader by now, which must count as gone too: what was selected or
  * verified went with the first tap. A reset by another program leaves the
- * card there. Called with the link held. */
+ * card there. */
 static bool handle_has_card(pcsc_link *l)
 {
 	char name[MAX_READERNAME];
@@ -812,7 +752,7 @@ static bool handle_has_card(pcsc_link *l)
 	memset(&st, 0, sizeof(st));
 	st.szReader = l->reader;
 	st.dwCurrentState = SCARD_STATE_UNAWARE;
-	rv = SCardGetStatusChange(l->be->card_ctx, 0, &st, 1);
+	rv = SCardGetStatusChange(l->ctx, 0, &st, 1);
 	return (rv == SCARD_S_SUCCESS || rv == SCARD_E_TIMEOUT) && state_present(st.dwEventState);
 }
 
@@ -831,12 +771,12 @@ static bool card_still_there(pcsc_link *l, unsigned settle_ms)
 	memset(&st, 0, sizeof(st));
 	st.szReader = l->reader;
 	st.dwCurrentState = SCARD_STATE_UNAWARE;
-	rv = SCardGetStatusChange(l->be->card_ctx, 0, &st, 1);
+	rv = SCardGetStatusChange(l->ctx, 0, &st, 1);
 	if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT)
 		return false;
 	st.dwCurrentState = st.dwEventState & ~(DWORD)(SCARD_STATE_CHANGED | SCARD_STATE_INUSE |
 	                                               SCARD_STATE_EXCLUSIVE);
-	rv = SCardGetStatusChange(l->be->card_ctx, settle_ms, &st, 1);
+	rv = SCardGetStatusChange(l->ctx, settle_ms, &st, 1);
 	if (rv == SCARD_E_TIMEOUT)
 		return true;
 	return rv == SCARD_S_SUCCESS && handle_has_card(l);
@@ -856,7 +796,7 @@ static const SCARD_IO_REQUEST *pci_for(DWORD protocol)
 	}
 }
 
-/* Map a failed call on a card handle. Held: the link (for the card check).
+/* Map a failed call on a card handle.
  * W_RESET_CARD means another program reset the card; only if the card is
  * also gone is that a removal. Anything unexplained gets one look at the
  * reader (with SETTLE_MS for pcscd to catch up) so that a phone that left
@@ -902,13 +842,11 @@ static kz_err pcsc_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8
 	rlen = *resp_len > MAX_BUFFER_SIZE_EXTENDED ? MAX_BUFFER_SIZE_EXTENDED : (DWORD)*resp_len;
 	*resp_len = 0;
 	if (!link_hold(l)) {
-		KZ_DEBUG("pcsc: transmit on %s: the card left earlier, or pcscd restarted",
-		         l->reader);
+		KZ_DEBUG("pcsc: transmit on %s: the card left earlier", l->reader);
 		return KZ_E_REMOVED;
 	}
 	rv = SCardTransmit(l->card, pci_for(l->protocol), cmd, (DWORD)cmd_len, NULL, resp, &rlen);
 	if (rv == SCARD_S_SUCCESS && rlen >= 2) {
-		link_release(l);
 		*resp_len = rlen;
 		return KZ_OK;
 	}
@@ -934,31 +872,31 @@ static kz_err pcsc_transmit(void *ctx, const uint8_t *cmd, size_t cmd_len, uint8
 	} else {
 		e = card_error(l, "SCardTransmit", rv);
 	}
-	link_release(l);
 	if (e == KZ_E_REMOVED)
 		atomic_store(&l->departed, true);
 	return e;
 }
 
-/* SCardConnect through the card context, re-establishing it once if pcscd
- * went away. */
-static LONG connect_once(pcsc_backend *be, const char *reader, SCARDHANDLE *h, DWORD *proto,
-                         unsigned long *gen)
+/* SCardConnect through a new context of the link's own (see "Contexts"),
+ * once more with a fresh context if pcscd went away. On success *ctx is
+ * the link's; on failure no context is left established. */
+static LONG connect_once(const char *reader, SCARDHANDLE *h, DWORD *proto, SCARDCONTEXT *ctx)
 {
 	LONG rv = SCARD_S_SUCCESS;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		rv = card_ctx_acquire(be, gen);
+		rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, ctx);
 		if (rv != SCARD_S_SUCCESS)
 			return rv;
-		rv = SCardConnect(be->card_ctx, reader, SCARD_SHARE_SHARED,
+		rv = SCardConnect(*ctx, reader, SCARD_SHARE_SHARED,
 		                  SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, h, proto);
-		pthread_rwlock_unlock(&be->card_rw);
+		if (rv == SCARD_S_SUCCESS)
+			break;
+		SCardReleaseContext(*ctx);
 		if (!service_gone(rv))
 			break;
-		KZ_DEBUG("pcsc: SCardConnect(%s): %s; re-establishing the context", reader,
+		KZ_DEBUG("pcsc: SCardConnect(%s): %s; with a new context", reader,
 		         pcsc_stringify_error(rv));
-		card_ctx_reset(be, *gen);
 	}
 	return rv;
 }
@@ -1006,7 +944,7 @@ static kz_err pcsc_connect(kz_backend *b, const char *reader, kz_link **out)
 	pcsc_backend *be = (pcsc_backend *)b;
 	SCARDHANDLE h = 0;
 	DWORD proto = 0;
-	unsigned long gen = 0;
+	SCARDCONTEXT ctx = 0;
 	char *full;
 	pcsc_link *l;
 	LONG rv;
@@ -1018,7 +956,7 @@ static kz_err pcsc_connect(kz_backend *b, const char *reader, kz_link **out)
 	if (!full)
 		return KZ_E_NOMEM;
 	bool in_use = card_in_use(be, full);
-	rv = connect_once(be, full, &h, &proto, &gen);
+	rv = connect_once(full, &h, &proto, &ctx);
 	if (rv == SCARD_E_UNKNOWN_READER && strlen(reader) + 4 >= KZ_READER_NAME_MAX) {
 		/* Possibly a name copy_name() shortened. */
 		char *longer = resolve_name(be, reader);
@@ -1026,7 +964,7 @@ static kz_err pcsc_connect(kz_backend *b, const char *reader, kz_link **out)
 		if (longer) {
 			free(full);
 			full = longer;
-			rv = connect_once(be, full, &h, &proto, &gen);
+			rv = connect_once(full, &h, &proto, &ctx);
 		}
 	}
 
@@ -1062,10 +1000,8 @@ static kz_err pcsc_connect(kz_backend *b, const char *reader, kz_link **out)
 
 	l = calloc(1, sizeof(*l));
 	if (!l) {
-		if (card_ctx_acquire(be, &gen) == SCARD_S_SUCCESS) {
-			SCardDisconnect(h, SCARD_LEAVE_CARD);
-			pthread_rwlock_unlock(&be->card_rw);
-		}
+		SCardDisconnect(h, SCARD_LEAVE_CARD);
+		SCardReleaseContext(ctx);
 		free(full);
 		return KZ_E_NOMEM;
 	}
@@ -1073,7 +1009,7 @@ static kz_err pcsc_connect(kz_backend *b, const char *reader, kz_link **out)
 	l->be = be;
 	l->card = h;
 	l->protocol = proto;
-	l->gen = gen;
+	l->ctx = ctx;
 	l->reader = full;
 	atomic_init(&l->departed, false);
 	l->base.transport.transmit = pcsc_transmit;
@@ -1105,7 +1041,7 @@ static kz_err pcsc_begin(kz_link *kl, bool *reset)
 	if (!l)
 		return KZ_E_ARGS;
 	if (!link_hold(l)) {
-		KZ_DEBUG("pcsc: begin on %s: the card left earlier, or pcscd restarted", l->reader);
+		KZ_DEBUG("pcsc: begin on %s: the card left earlier", l->reader);
 		return KZ_E_REMOVED;
 	}
 	/* Blocks while another program holds a transaction on the card
@@ -1128,7 +1064,6 @@ static kz_err pcsc_begin(kz_link *kl, bool *reset)
 	}
 	if (rv != SCARD_S_SUCCESS)
 		e = card_error(l, "SCardBeginTransaction", rv);
-	link_release(l);
 	if (e == KZ_E_REMOVED)
 		atomic_store(&l->departed, true);
 	return e;
@@ -1139,10 +1074,9 @@ static void pcsc_end(kz_link *kl)
 	pcsc_link *l = (pcsc_link *)kl;
 	LONG rv;
 
-	if (!l || !handle_hold(l))
+	if (!l)
 		return;
 	rv = SCardEndTransaction(l->card, SCARD_LEAVE_CARD);
-	link_release(l);
 	/* Nothing to do about it: a removed card ended the transaction. */
 	if (rv != SCARD_S_SUCCESS)
 		KZ_DEBUG("pcsc: SCardEndTransaction on %s: %s", l->reader,
@@ -1158,7 +1092,6 @@ static bool pcsc_present(kz_link *kl)
 		return false;
 	/* pcscd answers from its own state: no APDU goes to the card. */
 	present = handle_has_card(l);
-	link_release(l);
 	if (!present)
 		KZ_DEBUG("pcsc: the card in %s is gone", l->reader);
 	return present;
@@ -1171,17 +1104,14 @@ static void pcsc_disconnect(kz_link *kl)
 
 	if (!l)
 		return;
-	if (handle_hold(l)) {
-		/* Even after a departure: the handle (and a transaction it
-		 * may hold) lives in pcscd until it is let go. Leave the card
-		 * as it is: another program may be using it, and a reset
-		 * would cost the phone a new activation. */
-		rv = SCardDisconnect(l->card, SCARD_LEAVE_CARD);
-		link_release(l);
-		if (rv != SCARD_S_SUCCESS)
-			KZ_DEBUG("pcsc: SCardDisconnect on %s: %s", l->reader,
-			         pcsc_stringify_error(rv));
-	}
+	/* Even after a departure: the handle (and a transaction it may
+	 * hold) lives in pcscd until it is let go. Leave the card as it is:
+	 * another program may be using it, and a reset would cost the phone
+	 * a new activation. After a pcscd restart both calls just fail. */
+	rv = SCardDisconnect(l->card, SCARD_LEAVE_CARD);
+	if (rv != SCARD_S_SUCCESS)
+		KZ_DEBUG("pcsc: SCardDisconnect on %s: %s", l->reader, pcsc_stringify_error(rv));
+	SCardReleaseContext(l->ctx);
 	free(l->reader);
 	free(l);
 }
