@@ -2,7 +2,7 @@
  * party finds them. It loads the kazashi module, asks each slot with a
  * token what it holds, tells the two JPKI keys apart by the token labels
  * of <kazashi/kazashi.h> (not by slot numbers, which depend on the readers)
- * and finds each token's CA certificate by its label.
+ * and finds each token's certificate by its label.
  *
  *   cc -o kazashi-tokens kazashi-tokens.c $(pkg-config --cflags kazashi p11-kit-1) \
  *      -DKAZASHI_MODULE_PATH="\"$(pkg-config --variable=module kazashi)\"" -ldl
@@ -39,7 +39,7 @@ static int text_len(const CK_UTF8CHAR *field, size_t size)
 }
 
 /* The size of the certificate labelled LABEL on the token, or 0. */
-static CK_ULONG ca_size(CK_FUNCTION_LIST_PTR p11, CK_SLOT_ID slot, const char *label)
+static CK_ULONG cert_size(CK_FUNCTION_LIST_PTR p11, CK_SLOT_ID slot, const char *label)
 {
 	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
 	CK_ATTRIBUTE query[] = {{CKA_CLASS, &cls, sizeof(cls)},
@@ -94,22 +94,23 @@ int main(int argc, char **argv)
 		rv = p11->C_GetSlotList(CK_TRUE, slots, &count);
 	for (CK_ULONG i = 0; rv == CKR_OK && i < count; i++) {
 		CK_TOKEN_INFO info;
-		const char *key, *ca;
+		const char *key, *cert;
 		if (p11->C_GetTokenInfo(slots[i], &info) != CKR_OK)
 			continue; /* the phone left meanwhile */
 		if (field_is(info.label, sizeof(info.label), KAZASHI_TOKEN_LABEL_AUTH))
-			key = "user authentication", ca = KAZASHI_LABEL_AUTH_CA;
+			key = "user authentication", cert = KAZASHI_LABEL_AUTH_CERT;
 		else if (field_is(info.label, sizeof(info.label), KAZASHI_TOKEN_LABEL_SIGN))
-			key = "digital signature", ca = KAZASHI_LABEL_SIGN_CA;
+			key = "digital signature", cert = KAZASHI_LABEL_SIGN_CERT;
 		else
 			continue;
 		tokens++;
-		/* A phone shows its certificates only after login. */
-		CK_ULONG size = ca_size(p11, slots[i], ca);
+		/* A phone shows its certificates only after login, a card its
+		 * signature certificate (it holds the holder's name). */
+		CK_ULONG size = cert_size(p11, slots[i], cert);
 		const char *holder = field_is(info.model, sizeof(info.model), KAZASHI_MODEL_CARD)
 		                         ? "a card"
 		                         : "a phone";
-		printf("slot %lu: %s key on %s (%.*s), CA certificate: ", slots[i], key, holder,
+		printf("slot %lu: %s key on %s (%.*s), certificate: ", slots[i], key, holder,
 		       text_len(info.model, sizeof(info.model)), (const char *)info.model);
 		if (size > 0)
 			printf("%lu bytes\n", size);
