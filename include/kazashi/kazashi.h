@@ -130,6 +130,7 @@
 #define KAZASHI_CONF_EXTENDED_APDU     "extended_apdu"     /* bool */
 #define KAZASHI_CONF_SIGNATURE_TOKEN   "signature_token"   /* bool */
 #define KAZASHI_CONF_CERTIFICATE_CACHE "certificate_cache" /* bool */
+#define KAZASHI_CONF_CA_CERTIFICATES   "ca_certificates"   /* bool */
 #define KAZASHI_CONF_LOG_LEVEL         "log_level"         /* none, error, warning, info, debug */
 #define KAZASHI_CONF_LOG_FILE          "log_file"          /* a path, or "stderr" */
 #define KAZASHI_CONF_LOCK_LOGIN        "lock_login"        /* bool */

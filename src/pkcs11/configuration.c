@@ -114,6 +114,8 @@ bool kz_config_set(kz_config *c, const char *key, const char *value)
 		return parse_bool(value, &c->certificate_cache);
 	if (same(key, KAZASHI_CONF_SIGNATURE_TOKEN))
 		return parse_bool(value, &c->signature_token);
+	if (same(key, KAZASHI_CONF_CA_CERTIFICATES))
+		return parse_bool(value, &c->ca_certificates);
 	if (same(key, KAZASHI_CONF_NFC))
 		return parse_bool(value, &c->nfc);
 	if (same(key, KAZASHI_CONF_NFC_DEVICE))

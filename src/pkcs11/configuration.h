@@ -36,6 +36,13 @@ typedef struct kz_config {
 	 * authenticate users: a browser then never asks for the signature
 	 * password while it looks for client certificates. */
 	bool signature_token;
+	/* Show the issuer (CA) certificate objects on the tokens. "no" by
+	 * default: OpenSSH takes every certificate object for a key of its
+	 * user, and ssh-keygen -D then lists the CA's key for pasting into
+	 * authorized_keys. "yes" for relying parties that want the chain on
+	 * the token (NSS's certificate viewer, discovery tools). Off, no CA
+	 * certificate is ever read from a card. */
+	bool ca_certificates;
 	bool nfc; /* use libnfc devices (builds with libnfc only) */
 	/* libnfc connection strings, separated by spaces or commas; "" =
 	 * those libnfc's own configuration names or finds. */

@@ -7,6 +7,7 @@
 
 #include "kazashi/kazashi.h"
 #include "pkcs11/mech.h"
+#include "pkcs11/module.h"
 #include "pkcs11/object.h"
 #include "pkcs11/rv.h"
 
@@ -138,14 +139,22 @@ bool kz_object_visible(const kz_session *s, kz_object_kind kind)
 {
 	switch (kind) {
 	case KZ_OBJ_CA_CERT:
-		/* The user-authentication CA certificate shows with the
-		 * certificate whose chain it completes, no earlier. OpenSSH
-		 * takes every certificate for a key and logs in only when it
-		 * finds none: a phone showing its CA certificate alone before
-		 * login made ssh offer the CA's key and never log in
-		 * (docs/openssh.md). The signature token is never ssh's, and
-		 * signing software reads its CA certificate before asking for
-		 * the password: that one stays public. */
+		/* Only with ca_certificates on. OpenSSH takes every public
+		 * key and certificate object of a slot for a key of its user,
+		 * whatever CKA_CERTIFICATE_CATEGORY says: ssh-keygen -D listed
+		 * the CA's key next to the user's, ready to be pasted into
+		 * authorized_keys (docs/openssh.md). A hidden object's handle
+		 * is invalid too (kz_object_lookup), so that no CA certificate
+		 * is read from the card unless the setting asks for it. */
+		if (!kz_mod.config.ca_certificates)
+			return false;
+		/* When shown, the user-authentication CA certificate comes
+		 * with the certificate whose chain it completes, no earlier:
+		 * before login on a phone, ssh finding the CA certificate
+		 * alone would offer the CA's key and never log in. The
+		 * signature token is never ssh's, and signing software reads
+		 * its CA certificate before asking for the password: that one
+		 * stays public. */
 		if (s->key == JPKI_KEY_SIGN)
 			return true;
 		/* fall through */

@@ -1,5 +1,6 @@
-/* The four objects of each token, as a table: what they are, who may see
- * them, and a getter per attribute. Nothing is stored but the handles;
+/* The four objects of each token (the CA certificate only with the
+ * ca_certificates setting), as a table: what they are, who may see them,
+ * and a getter per attribute. Nothing is stored but the handles;
  * values come from the cached certificates of the tap. */
 #ifndef KZ_PKCS11_OBJECT_H
 #define KZ_PKCS11_OBJECT_H

@@ -317,7 +317,9 @@ static void run(void)
 	const char *log = getenv("KZ_FUZZ_LOG");
 	char words[4200];
 	snprintf(words, sizeof words,
-	         "certificate_cache=%s extended_apdu=%s log_level=debug apdu_trace=yes "
+	         /* The CA certificates shown, so that their parse is fuzzed too. */
+	         "ca_certificates=yes certificate_cache=%s extended_apdu=%s log_level=debug "
+	         "apdu_trace=yes "
 	         "log_file=%s",
 	         settings & SET_CACHE ? "yes" : "no", settings & SET_EXTENDED ? "yes" : "no",
 	         log != NULL && strlen(log) < 4000 ? log : "/dev/null");

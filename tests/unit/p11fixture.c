@@ -140,6 +140,17 @@ void p11t_restart(int auth_tries, int sign_tries)
 	start();
 }
 
+void p11t_reinit(const char *words)
+{
+	/* p11-kit's proxy passes its own initialisation arguments. */
+	if (T.proxy)
+		skip();
+	CK_C_INITIALIZE_ARGS args = {.pReserved = (void *)words};
+	assert_int_equal(T.f->C_Finalize(NULL), CKR_OK);
+	assert_int_equal(T.f->C_Initialize(&args), CKR_OK);
+	find_slots();
+}
+
 void p11t_need_control(void)
 {
 	if (T.external)

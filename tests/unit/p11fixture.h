@@ -74,6 +74,9 @@ void p11t_need_control(void);
 /* Start over with a new phone whose PINs have these tries left (0 = the
  * default, negative = blocked): finalise, new phone, initialise. */
 void p11t_restart(int auth_tries, int sign_tries);
+/* Finalise and initialise again, the same phone in place, with these
+ * key=value words in pReserved (skipped behind p11-kit's proxy). */
+void p11t_reinit(const char *words);
 /* APDUs the in-process phone has been sent so far. */
 unsigned long p11t_transmits(void);
 

@@ -112,9 +112,20 @@ static void leave(void)
 	sim_backend_leave();
 }
 
-static void init(const char *words)
+/* The configuration as given: the CA certificates hidden by default. */
+static void init_raw(const char *words)
 {
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK, .pReserved = (void *)words};
+	assert_int_equal(C_Initialize(&args), CKR_OK);
+}
+
+/* The CA certificates are shown (ca_certificates): they are kept too, and
+ * read here through their objects. */
+static void init(const char *words)
+{
+	char all[128];
+	snprintf(all, sizeof all, "ca_certificates=yes %s", words != NULL ? words : "");
+	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK, .pReserved = all};
 	assert_int_equal(C_Initialize(&args), CKR_OK);
 }
 
@@ -461,6 +472,43 @@ static void test_lying_phone(void **state)
 	sim_phone_free(p1);
 }
 
+/* ca_certificates off (the default): a relying party that walks every
+ * object of both tokens, logged in, and reads every value, has the phone
+ * read its two certificates and never a CA's. */
+static void test_no_ca_read(void **state)
+{
+	(void)state;
+	static const char *const pins[] = {"1234", "ABC123"};
+	sim_phone *p = phone_new(0, SIM_PERSONA_ANDROID, true);
+	init_raw(NULL);
+	tap(p);
+	for (int key = JPKI_KEY_AUTH; key <= JPKI_KEY_SIGN; key++) {
+		CK_SESSION_HANDLE s;
+		assert_int_equal(
+		    C_OpenSession(slot_of((jpki_key)key), CKF_SERIAL_SESSION, NULL, NULL, &s),
+		    CKR_OK);
+		assert_int_equal(
+		    C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pins[key], strlen(pins[key])), CKR_OK);
+		CK_OBJECT_HANDLE all[8];
+		CK_ULONG n = 0;
+		assert_int_equal(C_FindObjectsInit(s, NULL, 0), CKR_OK);
+		assert_int_equal(C_FindObjects(s, all, 8, &n), CKR_OK);
+		assert_int_equal(C_FindObjectsFinal(s), CKR_OK);
+		assert_int_equal(n, 3); /* key pair and certificate */
+		for (CK_ULONG i = 0; i < n; i++) {
+			static CK_BYTE value[4096], modulus[512];
+			CK_ATTRIBUTE t[] = {{CKA_VALUE, value, sizeof value},
+			                    {CKA_MODULUS, modulus, sizeof modulus}};
+			CK_RV rv = C_GetAttributeValue(s, all[i], t, 2);
+			assert_true(rv == CKR_OK || rv == CKR_ATTRIBUTE_TYPE_INVALID);
+		}
+		assert_int_equal(C_CloseSession(s), CKR_OK);
+	}
+	assert_int_equal(data_read(), file_len(0, "auth.der") + file_len(0, "sign.der"));
+	assert_int_equal(C_Finalize(NULL), CKR_OK);
+	sim_phone_free(p);
+}
+
 /* A phone that refuses extended APDUs costs one refused READ BINARY in
  * this reader, not one a tap; a phone of another model is asked again. */
 static void test_extended_memory(void **state)
@@ -513,6 +561,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cache_off, setup_test, teardown_test),
 	    cmocka_unit_test_setup_teardown(test_lying_phone, setup_test, teardown_test),
 	    cmocka_unit_test_setup_teardown(test_extended_memory, setup_test, teardown_test),
+	    cmocka_unit_test_setup_teardown(test_no_ca_read, setup_test, teardown_test),
 	};
 	int rc = cmocka_run_group_tests_name("test-cache", tests, NULL, NULL);
 	kz_token_cache_clear();

@@ -101,6 +101,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.pcsc_readers, "");
 	assert_string_equal(c.pcsc_ignore, "");
 	assert_false(c.lock_login);
+	assert_false(c.ca_certificates); /* ssh-keygen -D lists the user's key only */
 }
 
 static void test_set(void **state)
@@ -138,6 +139,11 @@ static void test_set(void **state)
 	assert_true(kz_config_set(&c, "Lock_Login", "off"));
 	assert_false(c.lock_login);
 	assert_false(kz_config_set(&c, "lock_login", "sometimes"));
+	assert_true(kz_config_set(&c, "ca_certificates", "yes"));
+	assert_true(c.ca_certificates);
+	assert_true(kz_config_set(&c, "CA_Certificates", "0"));
+	assert_false(c.ca_certificates);
+	assert_false(kz_config_set(&c, "ca_certificates", "some"));
 	assert_false(kz_config_set(&c, "no_such_key", "1"));
 	char long_value[KZ_CONFIG_VALUE_MAX + 1];
 	memset(long_value, 'x', sizeof(long_value) - 1);
@@ -192,6 +198,12 @@ static void test_words(void **state)
 	kz_config_apply_words(&c, "lock_login=yes");
 	assert_true(c.lock_login);
 
+	/* So is ca_certificates: NSS's module parameters turn it on for the
+	 * browser alone. */
+	kz_config_defaults(&c);
+	kz_config_apply_words(&c, "configdir='sql:/x' ca_certificates=on");
+	assert_true(c.ca_certificates);
+
 	/* Junk is stepped over; an unterminated quote ends the string. */
 	kz_config_defaults(&c);
 	kz_config_apply_words(&c, "= =x x= stray log_level=debug");
@@ -213,7 +225,8 @@ static void test_file(void **state)
 	           "pcsc_readers = \"ACS, Sony\"\n"
 	           "this line is not a setting\n"
 	           "unknown_key = 1\n"
-	           "extended_apdu=off\n");
+	           "extended_apdu=off\n"
+	           "ca_certificates = yes\n");
 	kz_config c;
 	kz_config_defaults(&c);
 	kz_config_load_file(&c);
@@ -221,6 +234,7 @@ static void test_file(void **state)
 	assert_int_equal(c.log_level, KZ_LOG_DEBUG);
 	assert_string_equal(c.pcsc_readers, "ACS, Sony");
 	assert_false(c.extended_apdu);
+	assert_true(c.ca_certificates);
 
 	/* No file: the defaults. */
 	setenv("KAZASHI_CONF", "/nonexistent/kazashi.conf", 1);

@@ -261,8 +261,10 @@ static int setup(void **state)
 	sim_backend_use_function(answer, &H);
 	tap();
 	/* The process-wide certificate cache would answer reads of earlier
-	 * tests from memory: every read here goes to the (lying) phone. */
-	CK_C_INITIALIZE_ARGS args = {.pReserved = "certificate_cache=no log_level=none"};
+	 * tests from memory: every read here goes to the (lying) phone. The
+	 * CA certificates are shown: their reads are lied to as well. */
+	CK_C_INITIALIZE_ARGS args = {.pReserved =
+	                                 "certificate_cache=no ca_certificates=yes log_level=none"};
 	assert_int_equal(F->C_Initialize(&args), CKR_OK);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* Objects: who sees what before and after login (card and phone differ),
  * finding by template, C_GetAttributeValue's two-call pattern and its
- * codes, and the refusals of a read-only token. */
+ * codes, the refusals of a read-only token, and the CA certificates
+ * shown only when the ca_certificates setting asks for them. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -30,11 +31,10 @@ static void test_visible_before_login(void **state)
 	(void)state;
 	/* A card shows its user-authentication certificate and key freely; a
 	 * phone keeps them behind the PIN. The signature side is private on
-	 * both. The user-authentication CA certificate shows with the
-	 * certificate it issued; the signature CA's is always public. */
-	CK_ULONG auth_public = T.persona == SIM_PERSONA_CARD ? 3 : 0;
+	 * both. No CA certificate shows (ca_certificates is off). */
+	CK_ULONG auth_public = T.persona == SIM_PERSONA_CARD ? 2 : 0;
 	assert_int_equal(count_all(p11t_open(P11T_AUTH, false)), auth_public);
-	assert_int_equal(count_all(p11t_open(P11T_SIGN, false)), 1);
+	assert_int_equal(count_all(p11t_open(P11T_SIGN, false)), 0);
 	CK_SESSION_HANDLE h = p11t_open(P11T_AUTH, false);
 	assert_int_equal(p11t_find(h, CKO_PRIVATE_KEY), CK_INVALID_HANDLE);
 }
@@ -45,7 +45,7 @@ static void test_visible_after_login(void **state)
 	for (int k = 0; k < 2; k++) {
 		CK_SESSION_HANDLE h = p11t_open(k, false);
 		p11t_login(h, k);
-		assert_int_equal(count_all(h), 4);
+		assert_int_equal(count_all(h), 3); /* key pair and certificate */
 		assert_true(p11t_find(h, CKO_PRIVATE_KEY) != CK_INVALID_HANDLE);
 		assert_true(p11t_find(h, CKO_PUBLIC_KEY) != CK_INVALID_HANDLE);
 		assert_true(p11t_find(h, CKO_CERTIFICATE) != CK_INVALID_HANDLE);
@@ -76,12 +76,12 @@ static void test_find_by_template(void **state)
 	CK_ATTRIBUTE wrong_size[] = {{CKA_CLASS, &priv, 1}};
 	assert_int_equal(p11t_count(h, by_class_id, 2), 1);
 	assert_int_equal(p11t_count(h, by_id2, 1), 3); /* key pair and certificate */
-	assert_int_equal(p11t_count(h, ca, 2), 1);
+	assert_int_equal(p11t_count(h, ca, 2), 0);     /* the CA's: hidden */
 	assert_int_equal(p11t_count(h, other_id, 1), 0);
 	assert_int_equal(p11t_count(h, by_label, 1), 2);
 	assert_int_equal(p11t_count(h, by_type, 1), 2);
 	assert_int_equal(p11t_count(h, signers, 1), 1);
-	assert_int_equal(p11t_count(h, tokens, 1), 4);
+	assert_int_equal(p11t_count(h, tokens, 1), 3);
 	assert_int_equal(p11t_count(h, datas, 1), 0);
 	assert_int_equal(p11t_count(h, sensitive, 1), 0);
 	assert_int_equal(p11t_count(h, unknown, 1), 0);
@@ -110,8 +110,8 @@ static void test_find_operation(void **state)
 	assert_int_equal(F->C_FindObjectsInit(h, NULL, 0), CKR_OPERATION_ACTIVE);
 	assert_int_equal(F->C_FindObjects(h, NULL, 1, &n), CKR_ARGUMENTS_BAD);
 	/* One at a time, then nothing more. */
-	CK_OBJECT_HANDLE seen[4];
-	for (int i = 0; i < 4; i++) {
+	CK_OBJECT_HANDLE seen[3];
+	for (int i = 0; i < 3; i++) {
 		assert_int_equal(F->C_FindObjects(h, &seen[i], 1, &n), CKR_OK);
 		assert_int_equal(n, 1);
 		for (int j = 0; j < i; j++)
@@ -259,8 +259,9 @@ static void test_handles(void **state)
 	/* A private object's handle is gone with the login. */
 	assert_int_equal(F->C_Logout(h), CKR_OK);
 	assert_int_equal(F->C_GetAttributeValue(h, key, &a, 1), CKR_OBJECT_HANDLE_INVALID);
-	/* Some certificate is public on every model: the signature CA's. */
+	/* The signature certificate, once logged in, on every model. */
 	h = p11t_open(P11T_SIGN, false);
+	p11t_login(h, P11T_SIGN);
 	CK_ULONG size = 0;
 	CK_OBJECT_CLASS cert_class = CKO_CERTIFICATE;
 	CK_ATTRIBUTE any_cert = {CKA_CLASS, &cert_class, sizeof(cert_class)};
@@ -293,7 +294,76 @@ static void test_changes_refused(void **state)
 	assert_int_equal(F->C_DestroyObject(rw, 0xDEAD0), CKR_OBJECT_HANDLE_INVALID);
 	assert_int_equal(F->C_CopyObject(ro, key, &a, 1, &copy), CKR_ACTION_PROHIBITED);
 	assert_int_equal(F->C_CopyObject(ro, key, &a, 1, NULL), CKR_ARGUMENTS_BAD);
-	assert_int_equal(count_all(rw), 4);
+	assert_int_equal(count_all(rw), 3);
+}
+
+/* The token's CA certificate object (CKA_ID 3 or 4, category 2) of the
+ * session, or CK_INVALID_HANDLE. */
+static CK_OBJECT_HANDLE find_ca(CK_SESSION_HANDLE h, int token)
+{
+	CK_OBJECT_CLASS cert = CKO_CERTIFICATE;
+	CK_BYTE id = (CK_BYTE)(3 + token);
+	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cert, sizeof(cert)}, {CKA_ID, &id, 1}};
+	CK_OBJECT_HANDLE found[2];
+	CK_ULONG n = 0;
+	assert_int_equal(F->C_FindObjectsInit(h, t, 2), CKR_OK);
+	assert_int_equal(F->C_FindObjects(h, found, 2, &n), CKR_OK);
+	assert_int_equal(F->C_FindObjectsFinal(h), CKR_OK);
+	assert_true(n <= 1);
+	return n == 1 ? found[0] : CK_INVALID_HANDLE;
+}
+
+/* ca_certificates = yes brings the CA certificate objects back, as before
+ * the setting: the user-authentication CA's with the certificate it
+ * issued, the signature CA's public. Turned off again, the same handles
+ * are invalid, logged in or not. */
+static void test_ca_certificates(void **state)
+{
+	(void)state;
+	p11t_reinit("ca_certificates=yes");
+	CK_ULONG auth_public = T.persona == SIM_PERSONA_CARD ? 3 : 0;
+	assert_int_equal(count_all(p11t_open(P11T_AUTH, false)), auth_public);
+	assert_int_equal(count_all(p11t_open(P11T_SIGN, false)), 1);
+	CK_OBJECT_HANDLE ca[2];
+	for (int k = 0; k < 2; k++) {
+		CK_SESSION_HANDLE h = p11t_open(k, false);
+		p11t_login(h, k);
+		assert_int_equal(count_all(h), 4);
+		ca[k] = find_ca(h, k);
+		assert_true(ca[k] != CK_INVALID_HANDLE);
+		CK_ULONG category = 0;
+		CK_BYTE der[4096];
+		CK_ATTRIBUTE t[] = {{CKA_CERTIFICATE_CATEGORY, &category, sizeof(category)},
+		                    {CKA_VALUE, der, sizeof(der)}};
+		assert_int_equal(F->C_GetAttributeValue(h, ca[k], t, 2), CKR_OK);
+		assert_int_equal(category, 2); /* authority */
+		size_t want_len = 0;
+		uint8_t *want =
+		    testpki_read(T.pki, k == P11T_AUTH ? "authca.der" : "signca.der", &want_len);
+		assert_non_null(want);
+		assert_int_equal(t[1].ulValueLen, want_len);
+		assert_memory_equal(der, want, want_len);
+		free(want);
+		assert_int_equal(bool_attr(h, ca[k], CKA_PRIVATE),
+		                 k == P11T_AUTH && T.persona != SIM_PERSONA_CARD);
+	}
+
+	/* The slots keep their ids, so the handles name the same objects. */
+	CK_SLOT_ID before[2] = {T.slot[0], T.slot[1]};
+	p11t_reinit("ca_certificates=no");
+	assert_memory_equal(before, T.slot, sizeof(before));
+	for (int k = 0; k < 2; k++) {
+		CK_SESSION_HANDLE h = p11t_open(k, false);
+		p11t_login(h, k);
+		assert_int_equal(count_all(h), 3);
+		assert_int_equal(find_ca(h, k), CK_INVALID_HANDLE);
+		CK_OBJECT_CLASS cls = 0;
+		CK_ATTRIBUTE a = {CKA_CLASS, &cls, sizeof(cls)};
+		assert_int_equal(F->C_GetAttributeValue(h, ca[k], &a, 1),
+		                 CKR_OBJECT_HANDLE_INVALID);
+		CK_ULONG size = 0;
+		assert_int_equal(F->C_GetObjectSize(h, ca[k], &size), CKR_OBJECT_HANDLE_INVALID);
+	}
 }
 
 int main(void)
@@ -309,6 +379,7 @@ int main(void)
 	    P11T_BOTH(test_public_key_matches_certificate),
 	    P11T_BOTH(test_handles),
 	    P11T_BOTH(test_changes_refused),
+	    P11T_BOTH(test_ca_certificates),
 	};
 	return p11t_run("p11-object", tests, KZ_ARRAY_LEN(tests));
 }
