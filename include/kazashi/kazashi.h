@@ -58,12 +58,12 @@
 #define KAZASHI_MODEL_IPHONE  "iPhone"
 #define KAZASHI_MODEL_UNKNOWN "JPKI"
 
-/* CK_TOKEN_INFO.serialNumber: this many hexadecimal digits, drawn at
- * random when a tap is recognised, the same for both tokens of the tap,
- * kept until the phone leaves; each process draws its own. Nothing
- * readable before login tells one phone from another: a serial names a
- * tap, never a person. A person is identified by their certificate, after
- * login. */
+/* CK_TOKEN_INFO.serialNumber: this many hexadecimal digits, made from
+ * the machine, the reader and the reader's event count when a tap is
+ * recognised: the same for both tokens of the tap and in every process,
+ * kept until the phone leaves, new for the next tap. Nothing readable
+ * before login tells one phone from another: a serial names a tap, never
+ * a person. A person is identified by their certificate, after login. */
 #define KAZASHI_TOKEN_SERIAL_LEN 16
 
 /* ---- objects ------------------------------------------------------------ */

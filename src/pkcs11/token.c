@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "pkcs11/module.h"
-#include "pkcs11/session.h"
 #include "pkcs11/token.h"
 #include "util/log.h"
 
@@ -32,7 +32,8 @@ void kz_token_leave(kz_reader *r, const char *why)
 		KZ_INFO("%s: %s", r->name, why);
 		r->event[0] = r->event[1] = true;
 	}
-	kz_session_drop_reader(r);
+	if (kz_mod.on_departure != NULL)
+		kz_mod.on_departure(r);
 	if (t->link != NULL)
 		r->backend->ops->disconnect(t->link);
 	t->link = NULL;
@@ -160,25 +161,67 @@ void kz_token_want_tries(kz_reader *r, jpki_key key)
 		KZ_DEBUG("%s: PIN tries not read: %s", r->name, kz_err_str(e));
 }
 
-/* A serial number for a new tap: 16 hex digits of randomness. Should the
- * random source fail, a process-wide counter under a per-process random
- * part keeps serials apart within the process all the same. */
-static void new_serial(kz_token *t)
+/* What the serial of a tap is made from besides the tap itself: the
+ * machine (/etc/machine-id), where every process sees the same taps (a
+ * PC/SC reader, whose event counts pcscd gives all alike: pcsc.c), so that
+ * one tap has one serial in every program, p11-kit's server and its
+ * clients included; a random key of this process otherwise (libnfc, which
+ * nobody shares, and whose counts start again with the module). */
+static void serial_salt(bool shared, unsigned char salt[32])
 {
-	static unsigned long counter;
-	static unsigned long long base;
-	unsigned char b[8];
-	unsigned long long v = 0;
-	if (RAND_bytes(b, sizeof(b)) == 1) {
-		for (size_t i = 0; i < sizeof(b); i++)
-			v = v << 8 | b[i];
-	} else {
-		if (base == 0)
-			base = (unsigned long long)getpid() << 40 ^ (unsigned long long)time(NULL)
-			                                                << 20;
-		v = base + ++counter;
+	static unsigned char machine[32], process[32];
+	static bool have_machine, have_process;
+	if (shared && !have_machine) {
+		char id[64] = "";
+		FILE *f = fopen("/etc/machine-id", "re");
+		if (f != NULL) {
+			if (fgets(id, sizeof id, f) == NULL)
+				id[0] = '\0';
+			fclose(f);
+		}
+		if (id[0] != '\0' &&
+		    EVP_Digest(id, strlen(id), machine, NULL, EVP_sha256(), NULL) == 1)
+			have_machine = true;
 	}
-	snprintf(t->serial, sizeof(t->serial), "%016llX", v);
+	if ((!shared || !have_machine) && !have_process) {
+		if (RAND_bytes(process, sizeof process) != 1) {
+			unsigned long long v =
+			    (unsigned long long)getpid() << 32 ^ (unsigned long long)time(NULL);
+			memcpy(process, &v, sizeof v);
+		}
+		have_process = true;
+	}
+	memcpy(salt, shared && have_machine ? machine : process, 32);
+}
+
+/* The serial of a new tap: 16 hex digits of SHA-256(salt, reader, the
+ * reader's event count). Every insertion changes the count, so two
+ * people's phones (two taps) never share a serial, while one tap keeps
+ * its own through C_Finalize and C_Initialize and in every process.
+ * Nothing of the phone goes into it: it says which tap, never who. */
+static void new_serial(kz_reader *r)
+{
+	kz_token *t = &r->token;
+	unsigned char salt[32], md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	serial_salt(t->link->transport.shared, salt);
+	char count[32];
+	snprintf(count, sizeof count, "%lu", t->event_count);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok =
+	    ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, salt, sizeof salt) == 1 &&
+	    EVP_DigestUpdate(ctx, r->backend->ops->name, strlen(r->backend->ops->name) + 1) == 1 &&
+	    EVP_DigestUpdate(ctx, r->name, strlen(r->name) + 1) == 1 &&
+	    EVP_DigestUpdate(ctx, count, strlen(count)) == 1 &&
+	    EVP_DigestFinal_ex(ctx, md, &md_len) == 1;
+	EVP_MD_CTX_free(ctx);
+	if (!ok) { /* no digest: a random serial, still one a tap */
+		if (RAND_bytes(md, 8) != 1)
+			memcpy(md, &t->tap, sizeof t->tap < 8 ? sizeof t->tap : 8);
+	}
+	for (size_t i = 0; i < 8; i++)
+		snprintf(t->serial + 2 * i, 3, "%02X", md[i]);
 }
 
 kz_err kz_token_arrive(kz_reader *r, unsigned long event_count)
@@ -214,7 +257,7 @@ kz_err kz_token_arrive(kz_reader *r, unsigned long event_count)
 	}
 	t->present = true;
 	t->tap++;
-	new_serial(t);
+	new_serial(r);
 	r->event[0] = r->event[1] = true;
 	KZ_INFO("%s: %s arrived (%s), PIN tries %d/%d (-1: not read yet), serial %s", r->name,
 	        jpki_model_name(t->model), t->info, t->tries[JPKI_KEY_AUTH],

@@ -27,9 +27,10 @@
  * pcsc-lite's per-reader event counter starts again with pcscd (and with a
  * reader that is plugged in again), so the same phone kept on the reader
  * through a restart shows the same count as before. What list() reports
- * is therefore made of the service epoch (how many times the list context
- * was established: a restart kills the old one) and pcscd's count, so that
- * every reader looks freshly inserted after a restart.
+ * is therefore made of the service epoch (the run of pcscd that answers,
+ * service_epoch: a restart kills the old list context and brings a new
+ * one) and pcscd's count, so that every reader looks freshly inserted
+ * after a restart.
  *
  * Departures. pcscd learns that a card left by polling the driver (every
  * 400 ms for vpcd) or from the reader's own notification. An exchange that
@@ -59,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <winscard.h>
@@ -216,6 +218,38 @@ static void bump_events(pcsc_backend *be, const char *reader)
 		SCardCancel(ctx);
 }
 
+/* Where pcscd writes its pid when it starts: with the file's time, it
+ * names one run of pcscd, the same for every program on the machine. */
+#define PCSCD_PID_FILE "/run/pcscd/pcscd.pid"
+
+/* The epoch of a newly established list context: the run of pcscd that
+ * answers (its pid and the time its pid file was written), so that the
+ * same phone on the same reader shows the same event count to every
+ * process and across C_Finalize and C_Initialize (token serial numbers
+ * are made from it), while a restarted pcscd shows new ones. Without the
+ * pid file: one more than the last, for this process alone. */
+static unsigned long service_epoch(unsigned long previous)
+{
+	struct stat st;
+	unsigned long pid = 0;
+	FILE *f = fopen(PCSCD_PID_FILE, "re");
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &pid) != 1)
+			pid = 0;
+		if (fstat(fileno(f), &st) != 0)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid == 0)
+		return previous + 1;
+	/* 40 bits, above the 16 of pcscd's own count. */
+	uint64_t h = (uint64_t)pid * 0x9E3779B97F4A7C15ull ^
+	             ((uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec);
+	h ^= h >> 29;
+	unsigned long epoch = (unsigned long)(h & 0xFFFFFFFFFFull);
+	return epoch == previous || epoch == 0 ? previous + 1 : epoch;
+}
+
 /* The event count list() reports for a reader in state st, as seen in a
  * snapshot of the given epoch: pcscd's 16-bit count (plus the departures
  * counted here) in the low bits, the epoch above them. */
@@ -363,7 +397,7 @@ static LONG list_snapshot(pcsc_backend *be, snapshot *s)
 			if (rv != SCARD_S_SUCCESS)
 				break;
 			be->list_ctx_ok = true;
-			be->epoch++;
+			be->epoch = service_epoch(be->epoch);
 		}
 		rv = take_snapshot(be->list_ctx, s);
 		s->epoch = be->epoch;
@@ -442,7 +476,7 @@ static kz_err pcsc_open(const char *options, kz_backend **out)
 	rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &be->list_ctx);
 	if (rv == SCARD_S_SUCCESS) {
 		be->list_ctx_ok = true;
-		be->epoch++;
+		be->epoch = service_epoch(be->epoch);
 	} else if (rv == SCARD_E_NO_SERVICE)
 		KZ_INFO("pcsc: pcscd is not running; no PC/SC readers until it starts");
 	else
