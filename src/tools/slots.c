@@ -168,5 +168,5 @@ void kc_tries_text(kc_kind kind, CK_FLAGS flags, char *buf, size_t size)
 
 const char *kc_holder_noun(const kc_slot *s)
 {
-	return strstr(s->model, "card") != NULL ? "card" : "phone";
+	return strcmp(s->model, KAZASHI_MODEL_CARD) == 0 ? "card" : "phone";
 }
