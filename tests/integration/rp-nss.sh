@@ -34,10 +34,10 @@ kz_ok "the module is recorded in the database (pkcs11.txt)" grep -q "library=$mo
 # --- certutil: certificates before and after login ------------------------
 # -h all: every token, logging in to none (certutil cannot prompt here).
 timeout 30 certutil -L -d "$db" -h all </dev/null >certs-public.txt 2>&1
-# A phone shows the user-authentication CA with the user's certificate,
-# after login; the signature CA's is public (docs/openssh.md).
-kz_ok "before login: the signature CA is listed" \
-	grep -q "^$sign_token:Digital Signature CA " certs-public.txt
+# The CA certificates are not objects by default (ca_certificates, for
+# OpenSSH: docs/openssh.md); a phone shows nothing before login.
+kz_is "before login: no JPKI certificate listed (CA certificates off)" 0 \
+	"$(grep -c "^JPKI " certs-public.txt)"
 kz_is "before login: not the user's certificate (private on a phone)" 0 \
 	"$(grep -c "^$nick " certs-public.txt)"
 timeout 30 certutil -L -d "$db" -h "$auth_token" -f auth-pin.txt >certs-login.txt 2>&1
@@ -52,6 +52,25 @@ kz_ok "certutil -K: the RSA key, with the certificate's id 01" \
 timeout 30 certutil -L -d "$db" -h "$sign_token" -f sign-pin.txt >sign-certs.txt 2>&1
 kz_ok "digital-signature token: its certificate after the password" \
 	grep -q "^$sign_token:Digital Signature Certificate " sign-certs.txt
+
+# --- ca_certificates=yes as NSS's module parameter (modutil -string) ------
+# For the browser alone: the signature CA certificate is public, the
+# user-authentication CA's shows with the user's certificate.
+db2=sql:$KZ_TMP/nssdb-ca
+mkdir -p nssdb-ca
+certutil -N -d "$db2" --empty-password
+timeout 30 modutil -dbdir "$db2" -add kazashi -libfile "$module" -string "ca_certificates=yes" \
+	-force >modutil-add-ca.txt 2>&1
+kz_ok "modutil adds the module with ca_certificates=yes" \
+	grep -q "parameters=ca_certificates=yes" nssdb-ca/pkcs11.txt
+timeout 30 certutil -L -d "$db2" -h all </dev/null >certs-public-ca.txt 2>&1
+kz_ok "ca_certificates=yes, before login: the signature CA is listed" \
+	grep -q "^$sign_token:Digital Signature CA " certs-public-ca.txt
+timeout 30 certutil -L -d "$db2" -h "$auth_token" -f auth-pin.txt >certs-login-ca.txt 2>&1
+kz_ok "ca_certificates=yes, after login: the user-authentication CA beside the user's" \
+	grep -q "^$auth_token:User Authentication CA " certs-login-ca.txt
+kz_is "... and no CA certificate without the setting, after login" 0 \
+	"$(grep -c ":User Authentication CA\|:Digital Signature CA" certs-login.txt)"
 
 # --- tstclnt: TLS 1.2 client authentication -------------------------------
 # tstclnt checks the server against the database: trust the server's CA.

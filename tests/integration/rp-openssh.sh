@@ -4,8 +4,9 @@
 # host key, an authorized_keys holding only the user's key (taken from the
 # certificate, not from the module). For a simulated Android phone and then
 # a card:
-#  - `ssh-keygen -D` lists the user-authentication key (on a phone, after
-#    asking for the PIN: the phone shows nothing before login);
+#  - `ssh-keygen -D` lists the user-authentication key and nothing else
+#    (on a phone, after asking for the PIN: the phone shows nothing before
+#    login);
 #  - `ssh -I module` logs in, the PIN given through SSH_ASKPASS, and the
 #    server accepts the user-authentication key;
 #  - `ssh-agent` with `ssh-add -s module` (the agent logs in first), then
@@ -135,10 +136,12 @@ run_persona() {
 	kz_is "$persona: ... the line labelled User Authentication Key is the user's key, alone" \
 		"$user_key" "$(grep ' User Authentication Key$' keygen-$persona.txt | cut -d' ' -f1,2)"
 	# OpenSSH 9.2 takes every certificate it sees for a key, the CA
-	# certificates too (docs/openssh.md): each CA certificate on show
-	# (the signature CA's always, the user-authentication CA's with the
-	# user's certificate) adds a line that no person can log in with.
-	kz_todo "$persona: ssh-keygen -D lists no CA key" \
+	# certificates too (docs/openssh.md): the module shows none of them
+	# (ca_certificates is off by default), so the output is one line, the
+	# user's key, and nothing a person cannot log in with.
+	kz_is "$persona: ssh-keygen -D lists exactly the user's key" \
+		"$user_key User Authentication Key" "$(cat keygen-$persona.txt)"
+	kz_ok "$persona: ... and no CA key" \
 		eval "! grep -qF -e '$(cat authca-key.pub)' -e '$(cat signca-key.pub)' keygen-$persona.txt"
 
 	# --- ssh -I: log in with the user-authentication key
@@ -166,6 +169,7 @@ run_persona() {
 	SSH_AUTH_SOCK=$sock ssh-add -L >agent-keys-$persona.txt 2>&1
 	kz_ok "$persona: ... the agent holds the user-authentication key" \
 		grep -qF "$user_key" agent-keys-$persona.txt
+	kz_is "$persona: ... and no other key (no CA key)" 1 "$(grep -c . agent-keys-$persona.txt)"
 	n=$(accepted)
 	kz_ssh ssh-agent-$persona.out -o IdentityAgent="$sock" -o IdentitiesOnly=no
 	kz_is "$persona: ssh through the agent logs in" "kz-logged-in-as-$user" "$(cat ssh-agent-$persona.out)"
