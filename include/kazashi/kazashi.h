@@ -78,7 +78,8 @@
 #define KAZASHI_LABEL_SIGN_CA   KAZASHI_KEY_SIGN " CA"
 
 /* CKA_ID, one byte: the key pair and certificate, then the CA certificate,
- * numbered as OpenSC numbers them so that configurations keep working. */
+ * numbered as OpenSC numbers them so that configurations keep working. The
+ * CA certificate objects exist only with KAZASHI_CONF_CA_CERTIFICATES on. */
 #define KAZASHI_ID_AUTH    1
 #define KAZASHI_ID_SIGN    2
 #define KAZASHI_ID_AUTH_CA 3
