@@ -190,7 +190,8 @@ done
 
 if [ -n "${footnote:-}" ]; then
 	echo "(*) not comparable: OpenSC gave the relying party other certificates than kazashi"
-	echo "    (on a phone it shows none; see jpki-protocol.md)"
+	echo "    (OpenSC shows the CA certificates, kazashi only with ca_certificates = yes;"
+	echo "    on a phone OpenSC shows none: see jpki-protocol.md)"
 fi
 
 # ---- CPU: instructions the module executes for one cold auth flow -------
