@@ -93,6 +93,7 @@ CK_RV kz_module_initialize(CK_VOID_PTR pargs)
 		return rv;
 	}
 	configure(args);
+	kz_mod.on_departure = kz_session_drop_reader;
 	kz_backends_open();
 	kz_slots_enumerate();
 	kz_mod.pid = getpid();
@@ -226,17 +227,16 @@ bool kz_reader_try(kz_reader *r)
 	r->busy = true;
 	r->owner = pthread_self();
 	r->depth = 1;
-	/* Free, or held for an instant by a thread waiting in
-	 * kz_reader_take, which needs no module lock to let it go. */
-	kz_lock_take(r->io);
 	return true;
 }
 
 void kz_reader_take(kz_reader *r)
 {
 	while (!kz_reader_try(r)) {
-		/* The owner holds io until it gives r: wait on it without the
-		 * module lock, which the owner may need to finish. */
+		/* The owner is in a card exchange, holding io (it cannot be
+		 * anywhere else while we hold the module lock): wait for that
+		 * exchange to end, then look again. No thread ever holds io
+		 * and the module lock together. */
 		kz_lock *io = r->io;
 		kz_module_leave();
 		kz_lock_take(io);
@@ -250,7 +250,6 @@ void kz_reader_give(kz_reader *r)
 	if (r == NULL || !kz_reader_mine(r) || --r->depth > 0)
 		return;
 	r->busy = false;
-	kz_lock_release(r->io);
 }
 
 void kz_reader_io_begin(kz_reader *r)
@@ -262,12 +261,14 @@ void kz_reader_io_begin(kz_reader *r)
 		return;
 	r->window = true;
 	kz_lock_release(kz_mod.lock);
+	kz_lock_take(r->io);
 }
 
 void kz_reader_io_end(kz_reader *r)
 {
 	if (!r->window)
 		return;
+	kz_lock_release(r->io);
 	kz_lock_take(kz_mod.lock);
 	r->window = false;
 }

@@ -37,6 +37,10 @@ typedef struct kz_module {
 	 * exchange: it freed nothing that call may still use (lock, tables,
 	 * back ends). C_Initialize frees it once that call has ended. */
 	atomic_bool abandoned;
+	/* Told of every departure of a phone (token.c), with the module lock
+	 * held: the session layer closes that tap's sessions. State flows one
+	 * way: the token layer knows nothing of sessions. */
+	void (*on_departure)(const kz_reader *r);
 } kz_module;
 
 extern kz_module kz_mod;

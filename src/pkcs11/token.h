@@ -72,8 +72,9 @@ typedef struct kz_token {
  * which the slot list and C_OpenSession read) and does card I/O; during a
  * card exchange it lets go of the module lock (token.c), so that other
  * readers, slot lists and slot events go on meanwhile. `busy`, `owner`
- * and `depth` are the module lock's; `io` is held by the owner, for others
- * to wait on. */
+ * and `depth` are the module lock's; `io` is held by the owner during a
+ * card exchange, for others to wait on, and never together with the module
+ * lock. */
 typedef struct kz_reader {
 	kz_lock *io;
 	bool busy;

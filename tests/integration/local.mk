@@ -68,6 +68,7 @@ EXTRA_DIST += \
 EXTRA_DIST += tests/integration/valgrind-flow.sh
 
 # Readers side by side (issue 14): two readers signing at the same time,
-# and a frozen phone that must hold nothing of another reader. Not in
-# TESTS while one module lock is held across every card exchange.
-EXTRA_DIST += tests/integration/readers-overlap.sh tests/integration/readers-frozen.sh
+# and a frozen phone that must hold nothing of another reader.
+integration_readers = tests/integration/readers-overlap.sh tests/integration/readers-frozen.sh
+TESTS += $(integration_readers)
+EXTRA_DIST += $(integration_readers)
