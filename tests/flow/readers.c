@@ -6,7 +6,11 @@
  *
  *   kz-readers --module M [--readers N] [--count K] [--key sign|auth]
  *              [--pin P] [--wait-ms MS] [--stall I] [--deadline-ms MS]
- *              [--skip K]
+ *              [--skip K] [--mutexes]
+ *
+ * --mutexes: C_Initialize with the application's mutex callbacks
+ * (CreateMutex and friends, pthreads underneath) instead of
+ * CKF_OS_LOCKING_OK, the other threading mode a module must keep.
  *
  * --skip K: use the tokens after the first K (one process per reader, to
  * see what pcscd and the phones allow without the module in between).
@@ -62,6 +66,7 @@ static double t0;
 typedef struct opts {
 	int readers, count, stall, wait_ms, deadline_ms;
 	int skip; /* tokens passed over before the first one used */
+	bool mutexes;
 	bool sign_key;
 	const char *pin;
 } opts;
@@ -355,7 +360,36 @@ static void list_calls(const CK_SLOT_ID *slots, int n, int stall)
 	}
 }
 
-static bool load(const char *path)
+/* The application's mutexes, for --mutexes. */
+static CK_RV app_create(CK_VOID_PTR_PTR out)
+{
+	pthread_mutex_t *m = malloc(sizeof(*m));
+	if (m == NULL || pthread_mutex_init(m, NULL) != 0) {
+		free(m);
+		return CKR_HOST_MEMORY;
+	}
+	*out = m;
+	return CKR_OK;
+}
+
+static CK_RV app_destroy(CK_VOID_PTR m)
+{
+	pthread_mutex_destroy(m);
+	free(m);
+	return CKR_OK;
+}
+
+static CK_RV app_lock(CK_VOID_PTR m)
+{
+	return pthread_mutex_lock(m) == 0 ? CKR_OK : CKR_MUTEX_BAD;
+}
+
+static CK_RV app_unlock(CK_VOID_PTR m)
+{
+	return pthread_mutex_unlock(m) == 0 ? CKR_OK : CKR_MUTEX_NOT_LOCKED;
+}
+
+static bool load(const char *path, bool mutexes)
 {
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	CK_C_GetFunctionList get = h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
@@ -364,6 +398,9 @@ static bool load(const char *path)
 		return false;
 	}
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
+	if (mutexes)
+		args =
+		    (CK_C_INITIALIZE_ARGS){app_create, app_destroy, app_lock, app_unlock, 0, NULL};
 	CK_RV rv = p11->C_Initialize(&args);
 	if (rv != CKR_OK)
 		fprintf(stderr, "kz-readers: C_Initialize: 0x%lx\n", rv);
@@ -442,24 +479,19 @@ static void usage(void)
 {
 	fputs("usage: kz-readers --module PATH [--readers N] [--count K] [--key sign|auth]\n"
 	      "                  [--pin P] [--wait-ms MS] [--stall I] [--deadline-ms MS]\n"
-	      "                  [--skip K]\n",
+	      "                  [--skip K] [--mutexes]\n",
 	      stderr);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {
-	    {"module", required_argument, NULL, 'm'},
-	    {"readers", required_argument, NULL, 'r'},
-	    {"count", required_argument, NULL, 'c'},
-	    {"key", required_argument, NULL, 'k'},
-	    {"pin", required_argument, NULL, 'p'},
-	    {"wait-ms", required_argument, NULL, 'w'},
-	    {"stall", required_argument, NULL, 's'},
-	    {"deadline-ms", required_argument, NULL, 'd'},
-	    {"skip", required_argument, NULL, 'K'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"module", required_argument, NULL, 'm'}, {"readers", required_argument, NULL, 'r'},
+	    {"count", required_argument, NULL, 'c'},  {"key", required_argument, NULL, 'k'},
+	    {"pin", required_argument, NULL, 'p'},    {"wait-ms", required_argument, NULL, 'w'},
+	    {"stall", required_argument, NULL, 's'},  {"deadline-ms", required_argument, NULL, 'd'},
+	    {"skip", required_argument, NULL, 'K'},   {"mutexes", no_argument, NULL, 'M'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	opts o = {.readers = 2,
 	          .count = 6,
@@ -498,6 +530,9 @@ int main(int argc, char **argv)
 		case 'K':
 			o.skip = atoi(optarg);
 			break;
+		case 'M':
+			o.mutexes = true;
+			break;
 		default:
 			usage();
 			return c == 'h' ? 0 : 2;
@@ -516,7 +551,7 @@ int main(int argc, char **argv)
 	pthread_t dog;
 	pthread_create(&dog, NULL, watchdog, NULL);
 	phase("C_Initialize");
-	if (!load(module))
+	if (!load(module, o.mutexes))
 		return 3;
 	int rc = run(&o);
 	/* --stall: the stalled reader's thread may still be inside the
