@@ -340,14 +340,18 @@ static void timed_call(const char *what, CK_RV rv, double start)
 	     now_ms() - start, rv);
 }
 
-/* While reader `stall` hangs: list the slots, and every other reader's
- * token info. */
+/* While reader `stall` hangs: list the slots, look for a slot event, and
+ * ask every other reader's slot and token info. */
 static void list_calls(const CK_SLOT_ID *slots, int n, int stall)
 {
 	CK_SLOT_ID all[64];
 	CK_ULONG count = 64;
 	double start = now_ms();
 	timed_call("C_GetSlotList", p11->C_GetSlotList(CK_FALSE, all, &count), start);
+	CK_SLOT_ID event_slot;
+	start = now_ms();
+	timed_call("C_WaitForSlotEvent", p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &event_slot, NULL),
+	           start);
 	for (int i = 0; i < n; i++) {
 		if (i == stall)
 			continue;

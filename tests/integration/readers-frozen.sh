@@ -4,8 +4,8 @@
 # must hold nothing of another reader. kz-readers --stall 0: the thread
 # of reader 0 starts its signature and the phone there freezes on the
 # COMPUTE DIGITAL SIGNATURE; meanwhile reader 1 signs three times, the
-# main thread lists the slots and asks reader 1's slot and token info,
-# then C_Finalize. Any of these held longer than kz-readers' deadline (a
+# main thread lists the slots, looks for a slot event (CKF_DONT_BLOCK) and
+# asks reader 1's slot and token info, then C_Finalize. Any of these held longer than kz-readers' deadline (a
 # generous 20 s, only a failure detector) is reported as a hang.
 set -u
 . "${srcdir:-.}/tests/integration/pcscd-env.sh"
@@ -32,6 +32,8 @@ kz_is "no call was held by the frozen reader (no hang reported)" "" \
 kz_is "kz-readers ended without an error" 0 "$rc"
 kz_is "C_GetSlotList answered while reader 0 was frozen" 1 \
 	"$(grep -c '"what":"C_GetSlotList".*"rv":"0x0"' "$out")"
+kz_is "C_WaitForSlotEvent (CKF_DONT_BLOCK) answered" 1 \
+	"$(grep -c '"what":"C_WaitForSlotEvent".*"rv":"0x\(0\|8\)"' "$out")"
 kz_is "C_GetSlotInfo of reader 1 answered" 1 "$(grep -c '"what":"C_GetSlotInfo".*"rv":"0x0"' "$out")"
 kz_is "C_GetTokenInfo of reader 1 answered" 1 "$(grep -c '"what":"C_GetTokenInfo".*"rv":"0x0"' "$out")"
 kz_is "reader 1 signed 3 times, all verified" 3 \
