@@ -286,6 +286,18 @@ kz_err jpki_select_app(jpki_card *c)
 	return KZ_OK;
 }
 
+/* SELECT of an EF of the current DF by its FID, no answer data. */
+static kz_err select_child(jpki_card *c, uint16_t fid)
+{
+	uint8_t id[2] = {(uint8_t)(fid >> 8), (uint8_t)fid};
+	kz_apdu a = {.cla = 0x00, .ins = INS_SELECT, .p1 = 0x02, .p2 = 0x0C, .data = id, .lc = 2};
+	uint16_t sw = 0;
+	kz_err err = send_no_data(c, &a, &sw);
+	if (err != KZ_OK)
+		return err;
+	return sw == KZ_SW_OK ? KZ_OK : kz_sw_to_err(sw);
+}
+
 kz_err jpki_resume_app(jpki_card *c)
 {
 	if (c == NULL)
@@ -294,14 +306,9 @@ kz_err jpki_resume_app(jpki_card *c)
 	/* A SELECT of a child EF answers 9000 only inside the application;
 	 * unlike a SELECT of the application, it leaves the card's security
 	 * state as another program left it. */
-	uint8_t id[2] = {(uint8_t)(JPKI_EF_TOKEN_INFO >> 8), (uint8_t)JPKI_EF_TOKEN_INFO};
-	kz_apdu a = {.cla = 0x00, .ins = INS_SELECT, .p1 = 0x02, .p2 = 0x0C, .data = id, .lc = 2};
-	uint16_t sw = 0;
-	kz_err err = send_no_data(c, &a, &sw);
+	kz_err err = select_child(c, JPKI_EF_TOKEN_INFO);
 	if (err != KZ_OK)
 		return err;
-	if (sw != KZ_SW_OK)
-		return kz_sw_to_err(sw);
 	c->ap_selected = true;
 	c->selected_fid = JPKI_EF_TOKEN_INFO;
 	return KZ_OK;
@@ -320,15 +327,10 @@ static kz_err select_ef(jpki_card *c, uint16_t fid)
 		return err;
 	if (c->selected_fid == (int)fid)
 		return KZ_OK;
-	uint8_t id[2] = {(uint8_t)(fid >> 8), (uint8_t)fid};
-	kz_apdu a = {.cla = 0x00, .ins = INS_SELECT, .p1 = 0x02, .p2 = 0x0C, .data = id, .lc = 2};
 	c->selected_fid = -1;
-	uint16_t sw = 0;
-	err = send_no_data(c, &a, &sw);
+	err = select_child(c, fid);
 	if (err != KZ_OK)
 		return err;
-	if (sw != KZ_SW_OK)
-		return kz_sw_to_err(sw);
 	c->selected_fid = fid;
 	return KZ_OK;
 }

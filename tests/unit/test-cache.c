@@ -94,8 +94,9 @@ static sim_phone *phone_new(int which, sim_persona persona, bool extended)
 static CK_SLOT_ID slot_of(jpki_key key);
 
 /* The phone enters the field and the module sees it arrive (token info,
- * PIN tries); what is counted from then on is what the test asks for. */
-static void tap(sim_phone *p)
+ * PIN tries), counted from the start (tap_counted) or from then on (tap):
+ * what the test asks for. */
+static void tap_counted(sim_phone *p)
 {
 	memset(&A, 0, sizeof A);
 	A.phone = p;
@@ -103,6 +104,11 @@ static void tap(sim_phone *p)
 	sim_backend_use_function(answer, &A);
 	sim_backend_tap();
 	(void)slot_of(JPKI_KEY_AUTH);
+}
+
+static void tap(sim_phone *p)
+{
+	tap_counted(p);
 	memset(&A, 0, sizeof A);
 	A.phone = p;
 }
@@ -252,17 +258,6 @@ static void test_identity_len(void **state)
 	static const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x00};
 	assert_int_equal(jpki_cert_identity_len(junk, sizeof junk), 0);
 	free(der);
-}
-
-/* What arrival sent: the tap with counting on from the start. */
-static void tap_counted(sim_phone *p)
-{
-	memset(&A, 0, sizeof A);
-	A.phone = p;
-	sim_phone_reset(p);
-	sim_backend_use_function(answer, &A);
-	sim_backend_tap();
-	(void)slot_of(JPKI_KEY_AUTH);
 }
 
 /* A re-tapped card: it is recognised at arrival by the last 16 bytes of
