@@ -54,7 +54,8 @@ integration_tests += \
 	tests/integration/nfc-pkcs11-tool-android.sh \
 	tests/integration/nfc-taps-card.sh \
 	tests/integration/nfc-taps-android.sh \
-	tests/integration/nfc-events.sh
+	tests/integration/nfc-events.sh \
+	tests/integration/nfc-silent.sh
 endif
 EXTRA_DIST += \
 	tests/integration/nfc-env.sh \
@@ -62,7 +63,8 @@ EXTRA_DIST += \
 	tests/integration/nfc-pkcs11-tool-android.sh \
 	tests/integration/nfc-taps-card.sh \
 	tests/integration/nfc-taps-android.sh \
-	tests/integration/nfc-events.sh
+	tests/integration/nfc-events.sh \
+	tests/integration/nfc-silent.sh
 
 # Run by scripts/ci-sanitizers.sh (the module under valgrind), not by check.
 EXTRA_DIST += tests/integration/valgrind-flow.sh

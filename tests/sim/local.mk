@@ -43,6 +43,7 @@ tests_sim_kazashi_pn532_sim_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tests_sim_kazashi_pn532_sim_LDADD = tests/sim/libphonesim.la $(CRYPTO_LIBS)
 tests_sim_kazashi_pn532_sim_SOURCES = \
 	tests/sim/pn532-main.c \
+	tests/sim/answer-timing.h tests/sim/answer-timing.c \
 	tests/sim/phone-options.h tests/sim/phone-options.c \
 	tests/sim/sim-signals.h tests/sim/sim-signals.c \
 	tests/sim/pn532.h tests/sim/pn532.c

@@ -3,7 +3,9 @@
  * it: connection string pn532_uart:<the pty>. The reader stays for the life
  * of the process; the phone comes and goes: it is in the field from the
  * start (tap 1), leaves on SIGUSR1 or by itself (--leave-at), and comes
- * back after --tap-gap-ms or on SIGUSR2 while taps remain. */
+ * back after --tap-gap-ms or on SIGUSR2 while taps remain. A phone frozen
+ * by --freeze-at/--freeze-ins stays in the field with a silent card until
+ * SIGUSR2 thaws it (or SIGUSR1 takes it away). */
 #include "config.h"
 
 #include "phone.h"
@@ -146,7 +148,10 @@ static void update_field(struct field *f, bool *was_in)
 {
 	bool in = pn532_phone_in_field(f->chip);
 
-	if (*was_in && !in) {
+	if (in && pn532_frozen(f->chip) && sig_back && !sig_leave) {
+		pn532_thaw(f->chip);
+		fprintf(stderr, "pn532: thawed: the card answers again\n");
+	} else if (*was_in && !in) {
 		left(f);
 	} else if (in && sig_leave) {
 		pn532_phone_leave(f->chip);
@@ -177,7 +182,7 @@ static int run(pn532_emu *chip, const struct options *o, struct pty *p)
 	struct pollfd pfd[2] = {{.fd = p->master, .events = POLLIN},
 	                        {.fd = wake_pipe[0], .events = POLLIN}};
 	uint8_t buf[512];
-	bool was_in;
+	bool was_in, was_frozen = false;
 
 	if (!o->absent)
 		arrive(&f);
@@ -199,6 +204,9 @@ static int run(pn532_emu *chip, const struct options *o, struct pty *p)
 			if (n > 0)
 				pn532_feed(chip, buf, (size_t)n);
 		}
+		if (pn532_frozen(chip) && !was_frozen)
+			fprintf(stderr, "pn532: frozen: the card stays silent until SIGUSR2\n");
+		was_frozen = pn532_frozen(chip);
 		update_field(&f, &was_in);
 	}
 	return 0;
@@ -218,7 +226,10 @@ static void usage(FILE *f)
 	      "  --chain-at N       answers over N bytes go in pieces (MI bit); 0 = no\n"
 	      "  --pace             sleep the link model's time and the UART's\n"
 	      "  --trace            every frame both ways on stderr\n"
-	      "Signals: SIGUSR1 the phone leaves now, SIGUSR2 it comes back now,\n"
+	      "  --freeze-at N      the card never answers APDU N (the chip ACKs it;\n"
+	      "                     the phone stays in the field) until SIGUSR2\n"
+	      "  --freeze-ins HEX   the same for the first APDU with this INS (2A: sign)\n"
+	      "Signals: SIGUSR1 the phone leaves now, SIGUSR2 it comes back (or thaws) now,\n"
 	      "SIGTERM/SIGINT/SIGHUP exit. The reader stays until then.\n",
 	      f);
 }
@@ -229,6 +240,8 @@ enum {
 	OPT_CHAIN_AT,
 	OPT_PACE,
 	OPT_TRACE,
+	OPT_FREEZE_AT,
+	OPT_FREEZE_INS,
 };
 
 static const struct option long_opts[] = {
@@ -238,6 +251,8 @@ static const struct option long_opts[] = {
     {"chain-at", required_argument, NULL, OPT_CHAIN_AT},
     {"pace", no_argument, NULL, OPT_PACE},
     {"trace", no_argument, NULL, OPT_TRACE},
+    {"freeze-at", required_argument, NULL, OPT_FREEZE_AT},
+    {"freeze-ins", required_argument, NULL, OPT_FREEZE_INS},
     {NULL, 0, NULL, 0},
 };
 
@@ -265,6 +280,13 @@ static bool parse_own(void *ctx, int opt, const char *arg)
 	case OPT_TRACE:
 		o->chip.trace = stderr;
 		return true;
+	case OPT_FREEZE_AT:
+		if (!phone_parse_ulong(arg, ULONG_MAX, &v) || v == 0)
+			return false;
+		o->chip.freeze.freeze_at = v;
+		return true;
+	case OPT_FREEZE_INS:
+		return answer_parse_ins(arg, &o->chip.freeze);
 	default:
 		return false;
 	}

@@ -66,6 +66,7 @@ enum {
 #define OUT_BUF            (FRAME_DATA_MAX + 16)
 #define ANSWER_ERROR       ((size_t)-1)   /* handler: send the error frame */
 #define NEED_MORE          ((size_t)-1)   /* parser: frame incomplete */
+#define NO_ANSWER          ((size_t)-2)   /* handler: ACK only, the card is silent */
 #define UART_MS_PER_BYTE   (10.0 / 115.2) /* 115200 baud, 10 bits a byte */
 
 enum phone_state { PHONE_AWAY, PHONE_IDLE, PHONE_ACTIVE, PHONE_HALT };
@@ -84,6 +85,7 @@ struct pn532_emu {
 	bool field;     /* RF field on */
 	bool tg_active; /* the chip holds an activated target, Tg 1 */
 	enum phone_state phone;
+	bool frozen; /* the card is silent: see pn532_frozen */
 	unsigned long activations;
 
 	uint8_t *resp; /* the phone's last answer, for MI chaining */
@@ -207,17 +209,32 @@ void pn532_phone_arrive(pn532_emu *e)
 	/* A new tap: whatever the phone had selected or verified is gone. */
 	sim_phone_reset(e->sim);
 	e->phone = PHONE_IDLE;
+	e->frozen = false;
 }
 
 void pn532_phone_leave(pn532_emu *e)
 {
 	sim_phone_leave(e->sim);
 	e->phone = PHONE_AWAY;
+	e->frozen = false;
 }
 
 bool pn532_phone_in_field(const pn532_emu *e)
 {
 	return e->phone != PHONE_AWAY;
+}
+
+bool pn532_frozen(const pn532_emu *e)
+{
+	return e->frozen;
+}
+
+void pn532_thaw(pn532_emu *e)
+{
+	e->frozen = false;
+	/* The frozen APDU never reached the phone, so its count did not move:
+	 * without this, --freeze-at would freeze the next one again. */
+	e->opt.freeze.freeze_at = 0;
 }
 
 unsigned long pn532_activations(const pn532_emu *e)
@@ -383,6 +400,11 @@ static size_t do_data_exchange(pn532_emu *e, const uint8_t *cmd, size_t n, uint8
 		out[0] = ST_TIMEOUT;
 		return 1;
 	}
+	if (e->frozen ||
+	    answer_freezes(&e->opt.freeze, sim_phone_apdu_count(e->sim) + 1, n >= 4 ? cmd[3] : 0)) {
+		e->frozen = true;
+		return NO_ANSWER;
+	}
 	if (!sim_phone_transmit(e->sim, cmd + 2, n - 2, e->resp, &len)) {
 		/* Fault injection: the phone left instead of answering. */
 		e->phone = PHONE_AWAY;
@@ -405,6 +427,8 @@ static size_t do_communicate_thru(pn532_emu *e, const uint8_t *cmd, size_t n, ui
 {
 	bool r_nak = n >= 2 && (cmd[1] & 0xF6) == 0xB2; /* R-block, NAK, any CID/bn */
 
+	if (e->frozen && e->phone == PHONE_ACTIVE)
+		return NO_ANSWER; /* a silent card ignores the presence check too */
 	if (!r_nak || !e->tg_active || e->phone != PHONE_ACTIVE) {
 		out[0] = ST_TIMEOUT;
 		return 1;
@@ -485,6 +509,8 @@ static void dispatch(pn532_emu *e, const uint8_t *data, size_t n)
 		sleep_ms((double)(n + 7) * UART_MS_PER_BYTE);
 	send_ack(e);
 	len = answer(e, data + 1, n - 1, out);
+	if (len == NO_ANSWER)
+		return; /* the host's timeout ends it; its next frame is a new command */
 	if (len == ANSWER_ERROR)
 		send_error(e);
 	else

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "answer-timing.h"
 #include "phone.h"
 
 typedef struct pn532_emu pn532_emu;
@@ -31,6 +32,12 @@ typedef struct pn532_options {
 	bool pace;
 	unsigned kbps; /* the link model's bit rate for pacing; 0 = 106 */
 	FILE *trace;   /* every frame both ways in hex; NULL = none */
+	/* --freeze-at, --freeze-ins (answer-timing.h): the phone stays in the
+	 * field but its card goes silent at that APDU. The chip ACKs each
+	 * InDataExchange and InCommunicateThru and never answers it, so that
+	 * the host's own timeout is what ends the exchange. Only freeze_at,
+	 * freeze_ins and freeze_ins_set are read. */
+	answer_timing freeze;
 } pn532_options;
 
 /* The phone is out of the field until pn532_phone_arrive. */
@@ -47,6 +54,12 @@ void pn532_feed(pn532_emu *e, const uint8_t *buf, size_t len);
 void pn532_phone_arrive(pn532_emu *e);
 void pn532_phone_leave(pn532_emu *e);
 bool pn532_phone_in_field(const pn532_emu *e);
+
+/* The card went silent (see pn532_options.freeze) and stays so until
+ * pn532_thaw, or until the phone leaves. The APDU it froze on is lost, as
+ * an I-block nobody received: a thawed card answers the next one. */
+bool pn532_frozen(const pn532_emu *e);
+void pn532_thaw(pn532_emu *e);
 
 /* Number of times the phone was activated (selected by a poll). */
 unsigned long pn532_activations(const pn532_emu *e);
