@@ -67,6 +67,13 @@ kz_ok "with a removal/device error, not CKR_GENERAL_ERROR ($out)" removal_code "
 kz_ok "the module logged the silent phone" grep -q 'nfc: .*phone gone' "$rp_err"
 kz_is "the old session is gone too" "ERR CKR_SESSION_HANDLE_INVALID" "$(rp state)"
 kz_ok "no call held longer than ${bound_s} s (state took ${rp_s} s)" test "$rp_s" -lt "$bound_s"
+# Still silent, still in the field: the module's next poll finds the phone
+# again, and its first APDU times out in turn. No hang, no token.
+out=$(rp open auth)
+echo "# a new session while the phone is still silent: '$out' after ${rp_s} s"
+kz_ok "a new session while it is silent fails cleanly ($out, ${rp_s} s)" \
+	test "$out" != TIMEOUT -a "$rp_s" -lt "$bound_s" -a "${out%% *}" = ERR
+kz_ok "not with CKR_GENERAL_ERROR" test "$out" != "ERR CKR_GENERAL_ERROR"
 kz_is "no VERIFY was sent again while the phone was silent" 1 "$(verifies)"
 
 # The phone answers again; the same process recovers. The module must find
