@@ -29,6 +29,8 @@ phone_log=$KZ_TMP/phone-$KZ_PHONE_N.log
 echo "log_level = debug" >>"$KAZASHI_CONF"
 
 coproc RP { exec "$script" --module "$module" 2>>"$rp_err"; }
+# RP_PID is set by coproc; kept, as bash unsets it when the coprocess ends.
+# shellcheck disable=SC2153
 rp_pid=$RP_PID
 kz_bg "$rp_pid"
 read -r -t 30 first <&"${RP[0]}" || first=TIMEOUT
