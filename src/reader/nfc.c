@@ -615,9 +615,15 @@ static kz_err exchange_error(nfc_link *l, int r)
 	nfc_dev *d = l->dev;
 
 	switch (r) {
+	case NFC_ETIMEOUT: /* the chip itself did not answer in time */
+		/* A phone that stays in the field but stops answering is
+		 * given up like one that left; say so where a kiosk's log is
+		 * read, as a silent phone is worth knowing about. */
+		KZ_WARN("nfc: %s: no answer within %d ms: the phone is taken as gone", d->name,
+		        TRANSMIT_TIMEOUT_MS);
+		/* fall through */
 	case NFC_ERFTRANS:    /* the chip got no (valid) answer */
 	case NFC_ETGRELEASED: /* the target was released */
-	case NFC_ETIMEOUT:    /* the chip itself did not answer in time */
 		target_lost(d, nfc_strerror(d->pnd));
 		return KZ_E_REMOVED;
 	case NFC_EOVFLOW: /* an answer larger than libnfc can take */

@@ -67,6 +67,8 @@ kz_ok "the phone froze at the signature" grep -q 'pn532: frozen' "$phone_log"
 kz_ok "C_Sign returned within ${bound_s} s (${took} s)" test "$out" != TIMEOUT -a "$took" -lt "$bound_s"
 kz_ok "with a removal/device error, not CKR_GENERAL_ERROR ($out)" removal_code "$out"
 kz_ok "the module logged the silent phone" grep -q 'nfc: .*phone gone' "$rp_err"
+kz_ok "... as a warning, seen at the default log level" \
+	grep -q 'WARN.*nfc: .*no answer within 3000 ms' "$rp_err"
 kz_is "the old session is gone too" "ERR CKR_SESSION_HANDLE_INVALID" "$(rp state)"
 kz_ok "no call held longer than ${bound_s} s (state took ${rp_s} s)" test "$rp_s" -lt "$bound_s"
 # Still silent, still in the field: the module's next poll finds the phone
