@@ -44,6 +44,7 @@
 #include "backend.h"
 #include "phone.h"
 #include "pkcs11/p11.h"
+#include "../flow/driver.h"
 
 static CK_FUNCTION_LIST *p11;
 static sim_phone *phone;  /* in-process only */
@@ -80,19 +81,6 @@ static long open_fds(void)
 		n++;
 	closedir(d);
 	return n - 3; /* ".", "..", and the directory's own descriptor */
-}
-
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&t, NULL);
 }
 
 /* ---- the phone ------------------------------------------------------------ */
@@ -140,7 +128,7 @@ static bool fail(const char *what, CK_RV rv)
  * (2 on arrival, 0 after departure), at most timeout_ms. */
 static bool wait_slots(CK_ULONG want, int timeout_ms, CK_SLOT_ID *first)
 {
-	double t0 = now_ms();
+	double t0 = kzt_now_ms();
 	for (;;) {
 		CK_SLOT_ID slots[8];
 		CK_ULONG n = 8;
@@ -152,12 +140,12 @@ static bool wait_slots(CK_ULONG want, int timeout_ms, CK_SLOT_ID *first)
 				*first = slots[0];
 			return true;
 		}
-		if (now_ms() - t0 > timeout_ms) {
+		if (kzt_now_ms() - t0 > timeout_ms) {
 			snprintf(failure_why, sizeof(failure_why), "%lu present slots, not %lu", n,
 			         want);
 			return false;
 		}
-		sleep_ms(phone_pid > 0 ? 10 : 0);
+		kzt_sleep_ms(phone_pid > 0 ? 10 : 0);
 	}
 }
 
@@ -234,7 +222,7 @@ static bool one_tap(bool torn)
 			tear_on_sign = true;
 			if (phone_pid > 0) {
 				phone_leave();
-				sleep_ms(20);
+				kzt_sleep_ms(20);
 			}
 		}
 		rv = p11->C_Sign(s, data, sizeof(data), sig, &sig_len);
@@ -319,13 +307,9 @@ int main(int argc, char **argv)
 	}
 
 	if (module != NULL) {
-		void *h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
-		CK_C_GetFunctionList get =
-		    h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
-		if (get == NULL || get(&p11) != CKR_OK) {
-			fprintf(stderr, "kz-soak: cannot load %s\n", module);
+		p11 = kzt_load("kz-soak", module);
+		if (p11 == NULL)
 			return 2;
-		}
 	} else {
 		sim_config cfg = {.persona = SIM_PERSONA_ANDROID, .pki_dir = pki};
 		phone = sim_phone_new(&cfg);
@@ -348,11 +332,11 @@ int main(int argc, char **argv)
 		return 2;
 	long failures = 0, torn = 0, first_rss = -1, first_fds = -1, first_threads = -1;
 	long rss = 0, fds = 0, threads = 0;
-	double t_run = now_ms(), torn_sum = 0, clean_sum = 0;
+	double t_run = kzt_now_ms(), torn_sum = 0, clean_sum = 0;
 	long torn_n = 0, clean_n = 0; /* in this block */
 	for (long i = 1; i <= taps; i++) {
 		bool tear = i % 10 == 0;
-		double t0 = now_ms();
+		double t0 = kzt_now_ms();
 		if (!one_tap(tear)) {
 			failures++;
 			if (failures <= 10)
@@ -360,7 +344,7 @@ int main(int argc, char **argv)
 				        tear ? " (torn)" : "", failure_why);
 		}
 		torn += tear;
-		lat[(i - 1) % every] = now_ms() - t0;
+		lat[(i - 1) % every] = kzt_now_ms() - t0;
 		if (tear)
 			torn_sum += lat[(i - 1) % every], torn_n++;
 		else
@@ -401,8 +385,8 @@ int main(int argc, char **argv)
 	       "\"fds_last\":%ld,\"threads_first\":%ld,\"threads_last\":%ld,\"seconds\":%.1f,"
 	       "\"finalize\":\"0x%lx\"}\n",
 	       module ? "pcsc" : "in-process", taps, torn, failures, first_rss, rss,
-	       rss - first_rss, first_fds, fds, first_threads, threads, (now_ms() - t_run) / 1000.0,
-	       rv);
+	       rss - first_rss, first_fds, fds, first_threads, threads,
+	       (kzt_now_ms() - t_run) / 1000.0, rv);
 	free(lat);
 	if (phone != NULL)
 		sim_phone_free(phone);

@@ -27,14 +27,9 @@
 
 #include <p11-kit/pkcs11.h>
 
-static CK_FUNCTION_LIST *p11;
+#include "driver.h"
 
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
-}
+static CK_FUNCTION_LIST *p11;
 
 static double cpu_ms(void)
 {
@@ -42,12 +37,6 @@ static double cpu_ms(void)
 	getrusage(RUSAGE_SELF, &u);
 	return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000.0 +
 	       (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000.0;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&t, NULL);
 }
 
 /* The present slots, as a JSON array into buf; returns their count. */
@@ -111,13 +100,13 @@ static void *wait_thread(void *arg)
 	do {
 		w->rv = p11->C_WaitForSlotEvent(0, &slot, NULL);
 	} while (w->rv == CKR_OK); /* events keep coming: wait on */
-	w->returned_at = now_ms();
+	w->returned_at = kzt_now_ms();
 	return NULL;
 }
 
 static int scenario_wait(int events)
 {
-	double cpu0 = cpu_ms(), t0 = now_ms();
+	double cpu0 = cpu_ms(), t0 = kzt_now_ms();
 	for (int i = 0; i < events; i++) {
 		CK_SLOT_ID slot;
 		CK_RV rv = p11->C_WaitForSlotEvent(0, &slot, NULL);
@@ -125,7 +114,7 @@ static int scenario_wait(int events)
 		bool present =
 		    p11->C_GetSlotInfo(slot, &si) == CKR_OK && (si.flags & CKF_TOKEN_PRESENT);
 		printf("{\"event\":%d,\"rv\":\"0x%lx\",\"slot\":%lu,\"present\":%s,\"ms\":%.0f}\n",
-		       i, rv, slot, present ? "true" : "false", now_ms() - t0);
+		       i, rv, slot, present ? "true" : "false", kzt_now_ms() - t0);
 		fflush(stdout);
 		if (rv != CKR_OK)
 			return 1;
@@ -133,7 +122,7 @@ static int scenario_wait(int events)
 	CK_SLOT_ID slot;
 	printf("{\"dont_block\":\"0x%lx\"}\n",
 	       p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &slot, NULL));
-	printf("{\"cpu_ms\":%.1f,\"wall_ms\":%.0f}\n", cpu_ms() - cpu0, now_ms() - t0);
+	printf("{\"cpu_ms\":%.1f,\"wall_ms\":%.0f}\n", cpu_ms() - cpu0, kzt_now_ms() - t0);
 	return 0;
 }
 
@@ -143,8 +132,8 @@ static int scenario_finalize(void)
 	char buf[256];
 	present_slots(buf, sizeof(buf), NULL); /* let the present phone's event be */
 	pthread_create(&w.thread, NULL, wait_thread, &w);
-	sleep_ms(1500);
-	double t0 = now_ms();
+	kzt_sleep_ms(1500);
+	double t0 = kzt_now_ms();
 	CK_RV rv = p11->C_Finalize(NULL);
 	pthread_join(w.thread, NULL);
 	printf("{\"finalize\":\"0x%lx\",\"waiter\":\"0x%lx\",\"released_ms\":%.0f}\n", rv, w.rv,
@@ -184,13 +173,13 @@ static int scenario_restart(void)
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return 1;
 	/* pcscd was restarted meanwhile: poll until the phone is back. */
-	double t0 = now_ms();
+	double t0 = kzt_now_ms();
 	CK_ULONG n = 0;
-	while ((n = present_slots(after, sizeof(after), &slot)) == 0 && now_ms() - t0 < 15000)
-		sleep_ms(200);
+	while ((n = present_slots(after, sizeof(after), &slot)) == 0 && kzt_now_ms() - t0 < 15000)
+		kzt_sleep_ms(200);
 	p11->C_GetSlotList(CK_FALSE, all, &total_after);
 	printf("{\"after\":%s,\"slots\":%lu,\"ms\":%.0f,\"sign\":\"0x%lx\"}\n", after, total_after,
-	       now_ms() - t0, n ? sign_once(slot) : CKR_TOKEN_NOT_PRESENT);
+	       kzt_now_ms() - t0, n ? sign_once(slot) : CKR_TOKEN_NOT_PRESENT);
 	p11->C_Finalize(NULL);
 	return 0;
 }
@@ -203,12 +192,9 @@ int main(int argc, char **argv)
 		    stderr);
 		return 2;
 	}
-	void *h = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
-	CK_C_GetFunctionList get = h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
-	if (get == NULL || get(&p11) != CKR_OK) {
-		fprintf(stderr, "kz-events: cannot load %s\n", argv[2]);
+	p11 = kzt_load("kz-events", argv[2]);
+	if (p11 == NULL)
 		return 3;
-	}
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	if (p11->C_Initialize(&args) != CKR_OK)
 		return 3;

@@ -36,6 +36,8 @@
 #include <openssl/x509.h>
 #include <p11-kit/pkcs11.h>
 
+#include "driver.h"
+
 static CK_FUNCTION_LIST *p11;
 
 typedef struct flow_opts {
@@ -70,12 +72,6 @@ typedef struct outcome {
 			return false;                                                              \
 		}                                                                                  \
 	} while (0)
-
-static void sleep_ms(int ms)
-{
-	struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&t, NULL);
-}
 
 static bool label_matches(const CK_UTF8CHAR label[32], const char *const *prefixes)
 {
@@ -113,7 +109,7 @@ static bool wait_token(const char *const *labels, int ms, CK_SLOT_ID *slot)
 	for (int waited = 0; waited <= ms; waited += 100) {
 		if (find_slot(labels, slot))
 			return true;
-		sleep_ms(100);
+		kzt_sleep_ms(100);
 	}
 	return false;
 }
@@ -268,12 +264,9 @@ static bool run_flow(outcome *o, const flow_opts *opt)
 
 static bool load(const char *path)
 {
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	CK_C_GetFunctionList get = h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
-	if (get == NULL || get(&p11) != CKR_OK) {
-		fprintf(stderr, "kz-flow: cannot load %s: %s\n", path, dlerror());
+	p11 = kzt_load("kz-flow", path);
+	if (p11 == NULL)
 		return false;
-	}
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	CK_RV rv = p11->C_Initialize(&args);
 	if (rv != CKR_OK)
@@ -304,7 +297,7 @@ static bool retap(const flow_opts *opt, const char *const *label)
 		/* Wait for the phone to leave, so that the next flow is a new tap. */
 		int waited = 0;
 		for (; find_slot(label, &slot) && waited < opt->wait_ms; waited += 50)
-			sleep_ms(50);
+			kzt_sleep_ms(50);
 		if (waited >= opt->wait_ms) {
 			printf(
 			    "{\"tap\":2,\"ok\":false,\"call\":\"wait for the phone to leave\"}\n");
@@ -395,7 +388,7 @@ int main(int argc, char **argv)
 			break;
 		/* The phone left: wait until its token is gone before the next tap. */
 		for (int waited = 0; find_slot(label, &slot) && waited < opt.wait_ms; waited += 100)
-			sleep_ms(100);
+			kzt_sleep_ms(100);
 	}
 	p11->C_Finalize(NULL);
 	return ok ? 0 : 1;

@@ -34,25 +34,14 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "driver.h"
+
 #define TAP_WAIT_MS 15000
 
 static CK_FUNCTION_LIST *p11;
 static const char *pin = "1234";
 static unsigned logins;
 static CK_SESSION_HANDLE held = CK_INVALID_HANDLE, held_before = CK_INVALID_HANDLE;
-
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&t, NULL);
-}
 
 /* The present slot whose token label starts with prefix, or -1. */
 static long find_token(const char *prefix)
@@ -120,21 +109,21 @@ static void cmd_tap(void)
 {
 	char errors[1024] = "", s_before[20], s_login[20], s_signed[20], s_sign[20];
 	size_t eoff = 0;
-	double t0 = now_ms(), present_ms = -1;
+	double t0 = kzt_now_ms(), present_ms = -1;
 	bool ok = false;
 	int failures = 0;
 	strcpy(s_before, "-");
 	strcpy(s_login, "-");
 	strcpy(s_signed, "-");
 	strcpy(s_sign, "-");
-	while (!ok && now_ms() - t0 < TAP_WAIT_MS) {
+	while (!ok && kzt_now_ms() - t0 < TAP_WAIT_MS) {
 		long slot = find_token("JPKI User Authentication");
 		if (slot < 0) {
-			sleep_ms(20);
+			kzt_sleep_ms(20);
 			continue;
 		}
 		if (present_ms < 0)
-			present_ms = now_ms() - t0;
+			present_ms = kzt_now_ms() - t0;
 		serial_of(slot, s_before);
 		CK_SESSION_HANDLE s;
 		const char *call = "C_OpenSession";
@@ -161,12 +150,12 @@ static void cmd_tap(void)
 		if (eoff < sizeof(errors) - 64)
 			eoff += (size_t)snprintf(errors + eoff, sizeof(errors) - eoff,
 			                         "%s\"%s:0x%lx\"", eoff ? "," : "", call, rv);
-		sleep_ms(20);
+		kzt_sleep_ms(20);
 	}
 	printf("{\"cmd\":\"tap\",\"ok\":%s,\"present_ms\":%.0f,\"ms\":%.0f,\"errors\":[%s],"
 	       "\"failures\":%d,\"serial_before_login\":\"%s\",\"serial_after_login\":\"%s\","
 	       "\"serial_after_sign\":\"%s\",\"serial_sign_token\":\"%s\",\"logins\":%u}\n",
-	       ok ? "true" : "false", present_ms, now_ms() - t0, errors, failures, s_before,
+	       ok ? "true" : "false", present_ms, kzt_now_ms() - t0, errors, failures, s_before,
 	       s_login, s_signed, s_sign, logins);
 }
 
@@ -194,9 +183,9 @@ static void cmd_probe(void)
 	size_t off = 0;
 #define PROBE(name, expr)                                                                          \
 	do {                                                                                       \
-		t = now_ms();                                                                      \
+		t = kzt_now_ms();                                                                  \
 		CK_RV rv_ = (expr);                                                                \
-		t = now_ms() - t;                                                                  \
+		t = kzt_now_ms() - t;                                                              \
 		if (t > max_ms)                                                                    \
 			max_ms = t;                                                                \
 		off += (size_t)snprintf(out + off, sizeof(out) - off, "%s\"%s\":\"0x%lx\"",        \
@@ -239,12 +228,9 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 5 && strcmp(argv[3], "--pin") == 0)
 		pin = argv[4];
-	void *h = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
-	CK_C_GetFunctionList get = h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
-	if (get == NULL || get(&p11) != CKR_OK) {
-		fprintf(stderr, "kz-kiosk: cannot load %s\n", argv[2]);
+	p11 = kzt_load("kz-kiosk", argv[2]);
+	if (p11 == NULL)
 		return 3;
-	}
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	if (p11->C_Initialize(&args) != CKR_OK)
 		return 3;

@@ -46,3 +46,6 @@ noinst_PROGRAMS += tests/flow/kz-p11load
 tests_flow_kz_p11load_SOURCES = tests/flow/p11load.c
 tests_flow_kz_p11load_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
 tests_flow_kz_p11load_LDADD = -ldl
+
+# What the drivers share (clock, sleep, loading a module); header-only.
+EXTRA_DIST += tests/flow/driver.h

@@ -57,6 +57,8 @@
 #include <openssl/x509.h>
 #include <p11-kit/pkcs11.h>
 
+#include "driver.h"
+
 #define READERS_MAX 16
 
 static CK_FUNCTION_LIST *p11;
@@ -80,17 +82,10 @@ typedef struct reader_job {
 	double first_start, last_end;
 } reader_job;
 
+/* Milliseconds since the driver started (t0). */
 static double now_ms(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6 - t0;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&t, NULL);
+	return kzt_now_ms() - t0;
 }
 
 static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -395,12 +390,9 @@ static CK_RV app_unlock(CK_VOID_PTR m)
 
 static bool load(const char *path, bool mutexes)
 {
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	CK_C_GetFunctionList get = h ? (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList") : NULL;
-	if (get == NULL || get(&p11) != CKR_OK) {
-		fprintf(stderr, "kz-readers: cannot load %s: %s\n", path, dlerror());
+	p11 = kzt_load("kz-readers", path);
+	if (p11 == NULL)
 		return false;
-	}
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	if (mutexes)
 		args =
@@ -423,7 +415,7 @@ static int run(const opts *o)
 	     (found = token_slots(o->sign_key, o->skip, slots, o->readers)) < o->readers &&
 	     waited < o->wait_ms;
 	     waited += 100)
-		sleep_ms(100);
+		kzt_sleep_ms(100);
 	if (found < o->readers) {
 		emit("{\"ev\":\"error\",\"what\":\"only %d of %d tokens\"}", found, o->readers);
 		return 3;
@@ -447,7 +439,7 @@ static int run(const opts *o)
 		while (jobs[o->stall].ready && !jobs[o->stall].began)
 			pthread_cond_wait(&go_cond, &go_lock);
 		pthread_mutex_unlock(&go_lock);
-		sleep_ms(300);
+		kzt_sleep_ms(300);
 		start = now_ms();
 	}
 	set_flag(&stall_go);

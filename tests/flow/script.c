@@ -32,6 +32,8 @@
 #include <openssl/x509.h>
 #include <p11-kit/pkcs11.h>
 
+#include "driver.h"
+
 #include "pkcs11/rv-name.h"
 
 static CK_FUNCTION_LIST *p11;
@@ -221,13 +223,9 @@ int main(int argc, char **argv)
 		fputs("usage: kz-script --module PATH < commands\n", stderr);
 		return 2;
 	}
-	void *lib = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
-	CK_C_GetFunctionList get =
-	    lib != NULL ? (CK_C_GetFunctionList)dlsym(lib, "C_GetFunctionList") : NULL;
-	if (get == NULL || get(&p11) != CKR_OK) {
-		fprintf(stderr, "kz-script: cannot load %s: %s\n", argv[2], dlerror());
+	p11 = kzt_load("kz-script", argv[2]);
+	if (p11 == NULL)
 		return 2;
-	}
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	CK_RV rv = p11->C_Initialize(&args);
 	answer(rv, "initialised");
@@ -242,6 +240,5 @@ int main(int argc, char **argv)
 		}
 	if (!finalized)
 		p11->C_Finalize(NULL);
-	dlclose(lib);
 	return 0;
 }
