@@ -46,15 +46,6 @@ static void log_refusal(const kz_token *t, jpki_key key, kz_err e)
 		KZ_INFO("%s not verified: %s", pin_names[key], kz_err_str(e));
 }
 
-/* A logged-in user-authentication token whose login ended on the card (a
- * signature-password VERIFY selects the application again): its
- * operations end like at a logout. */
-static void after_card_logout(kz_reader *r, bool auth_was_logged_in)
-{
-	if (auth_was_logged_in && !r->token.logged_in[JPKI_KEY_AUTH])
-		kz_session_end_operations(r, JPKI_KEY_AUTH);
-}
-
 /* One VERIFY, never repeated: if its answer is lost the caller decides.
  * The normalised PIN is left in norm (the caller wipes it). */
 static CK_RV verify(kz_session *s, const CK_UTF8CHAR *pin, CK_ULONG len,
@@ -69,11 +60,8 @@ static CK_RV verify(kz_session *s, const CK_UTF8CHAR *pin, CK_ULONG len,
 	/* A phone that leaves during the VERIFY takes its sessions, s
 	 * included, with it: nothing of s is read after the call. */
 	jpki_key key = s->key;
-	bool auth_was_logged_in = r->token.logged_in[JPKI_KEY_AUTH];
 	kz_err e = kz_token_verify(r, key, norm, *norm_len);
 	log_refusal(&r->token, key, e);
-	if (e != KZ_E_REMOVED)
-		after_card_logout(r, auth_was_logged_in);
 	return kz_rv(e);
 }
 
@@ -147,15 +135,12 @@ CK_RV kz_set_pin(kz_session *s, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len, CK_UT
 		 * token may keep it: a session that was public stays public
 		 * on the card as in the module, and the signature password
 		 * is never left verified. */
-		bool auth_was_logged_in = r->token.logged_in[JPKI_KEY_AUTH];
-		bool keep = key == JPKI_KEY_AUTH && auth_was_logged_in;
+		bool keep = key == JPKI_KEY_AUTH && r->token.logged_in[JPKI_KEY_AUTH];
 		kz_err e = kz_token_change_pin(r, key, old_norm, old_norm_len, new_norm,
 		                               new_norm_len, keep);
 		log_refusal(&r->token, key, e);
 		if (e == KZ_OK)
 			KZ_INFO("%s changed", pin_names[key]);
-		if (e != KZ_E_REMOVED)
-			after_card_logout(r, auth_was_logged_in);
 		rv = kz_rv(e);
 	}
 	OPENSSL_cleanse(old_norm, sizeof(old_norm));

@@ -94,6 +94,7 @@ CK_RV kz_module_initialize(CK_VOID_PTR pargs)
 	}
 	configure(args);
 	kz_mod.on_departure = kz_session_drop_reader;
+	kz_mod.on_login_ended = kz_session_end_operations;
 	kz_backends_open();
 	kz_slots_enumerate();
 	kz_mod.pid = getpid();

@@ -41,6 +41,11 @@ typedef struct kz_module {
 	 * held: the session layer closes that tap's sessions. State flows one
 	 * way: the token layer knows nothing of sessions. */
 	void (*on_departure)(const kz_reader *r);
+	/* Told, with the module lock held, when the card forgot a PIN whose
+	 * token this process was logged in to (the application selected again
+	 * to make it forget the signature password): the session layer ends
+	 * that token's operations, as at a logout. */
+	void (*on_login_ended)(const kz_reader *r, jpki_key key);
 } kz_module;
 
 extern kz_module kz_mod;

@@ -146,7 +146,6 @@ static CK_RV card_sign(kz_session *s, const uint8_t *in, size_t in_len, uint8_t 
 		pin = s->sign.pin_len > 0 ? s->sign.pin : t->sign_pin;
 		pin_len = s->sign.pin_len > 0 ? s->sign.pin_len : t->sign_pin_len;
 	}
-	bool auth_was_logged_in = t->logged_in[JPKI_KEY_AUTH];
 	jpki_key key = s->key;
 	kz_err e = kz_token_sign(r, key, pin, pin_len, in, in_len, out, out_len);
 	if (e == KZ_E_REMOVED)
@@ -155,10 +154,6 @@ static CK_RV card_sign(kz_session *s, const uint8_t *in, size_t in_len, uint8_t 
 		kz_token_disarm(r);
 		OPENSSL_cleanse(s->sign.pin, sizeof s->sign.pin);
 		s->sign.pin_len = 0;
-		/* Selecting the application after the signature ended the
-		 * user-authentication login on the card. */
-		if (auth_was_logged_in && !t->logged_in[JPKI_KEY_AUTH])
-			kz_session_end_operations(r, JPKI_KEY_AUTH);
 	}
 	return kz_rv(e);
 }

@@ -46,7 +46,8 @@ void kz_token_leave(kz_reader *r, const char *why)
 		t->logged_in[k] = false;
 	}
 	t->pin_sent = false;
-	t->login_locked = false; /* the transaction went with the handle */
+	t->login_locked = false;     /* the transaction went with the handle */
+	t->auth_login_ended = false; /* its sessions went with the phone */
 	kz_token_disarm(r);
 }
 
@@ -95,15 +96,14 @@ static kz_err release(kz_reader *r, kz_err e)
 	kz_reader_io_end(r);
 	if (e == KZ_E_REMOVED)
 		kz_token_leave(r, "the phone left during an operation");
+	if (t->auth_login_ended) {
+		t->auth_login_ended = false;
+		if (kz_mod.on_login_ended != NULL)
+			kz_mod.on_login_ended(r, JPKI_KEY_AUTH);
+	}
 	return e;
 }
 
-/* Find the application without disturbing another program's login: when
- * another program has the card connected it may be logged in, and
- * selecting the application would log it out. So the application is
- * taken as it is when it is selected already (one SELECT of an EF tells);
- * otherwise, and on a card nobody else holds (a fresh tap: no APDU
- * spent on asking), it is selected. Nobody shares a libnfc link. */
 static bool recognise_card(kz_token *t);
 
 /* The model and token info: from the certificate when this is a card seen
@@ -115,6 +115,12 @@ static kz_err read_model(kz_token *t)
 	return jpki_read_token_info(&t->card, t->info, &t->model);
 }
 
+/* Find the application without disturbing another program's login: when
+ * another program has the card connected it may be logged in, and
+ * selecting the application would log it out. So the application is
+ * taken as it is when it is selected already (one SELECT of an EF tells);
+ * otherwise, and on a card nobody else holds (a fresh tap: no APDU
+ * spent on asking), it is selected. Nobody shares a libnfc link. */
 static kz_err enter_app(kz_token *t)
 {
 	if (t->card.link->shared && t->card.link->in_use) {
@@ -167,31 +173,33 @@ void kz_token_want_tries(kz_reader *r, jpki_key key)
  * one tap has one serial in every program, p11-kit's server and its
  * clients included; a random key of this process otherwise (libnfc, which
  * nobody shares, and whose counts start again with the module). */
+static unsigned char machine_salt[32], process_salt[32];
+static bool have_machine_salt;
+static pthread_once_t salt_once = PTHREAD_ONCE_INIT;
+
+/* Once a process: arrivals on several readers may run side by side. */
+static void make_salts(void)
+{
+	char id[64] = "";
+	FILE *f = fopen("/etc/machine-id", "re");
+	if (f != NULL) {
+		if (fgets(id, sizeof id, f) == NULL)
+			id[0] = '\0';
+		fclose(f);
+	}
+	have_machine_salt = id[0] != '\0' &&
+	                    EVP_Digest(id, strlen(id), machine_salt, NULL, EVP_sha256(), NULL) == 1;
+	if (RAND_bytes(process_salt, sizeof process_salt) != 1) {
+		unsigned long long v =
+		    (unsigned long long)getpid() << 32 ^ (unsigned long long)time(NULL);
+		memcpy(process_salt, &v, sizeof v);
+	}
+}
+
 static void serial_salt(bool shared, unsigned char salt[32])
 {
-	static unsigned char machine[32], process[32];
-	static bool have_machine, have_process;
-	if (shared && !have_machine) {
-		char id[64] = "";
-		FILE *f = fopen("/etc/machine-id", "re");
-		if (f != NULL) {
-			if (fgets(id, sizeof id, f) == NULL)
-				id[0] = '\0';
-			fclose(f);
-		}
-		if (id[0] != '\0' &&
-		    EVP_Digest(id, strlen(id), machine, NULL, EVP_sha256(), NULL) == 1)
-			have_machine = true;
-	}
-	if ((!shared || !have_machine) && !have_process) {
-		if (RAND_bytes(process, sizeof process) != 1) {
-			unsigned long long v =
-			    (unsigned long long)getpid() << 32 ^ (unsigned long long)time(NULL);
-			memcpy(process, &v, sizeof v);
-		}
-		have_process = true;
-	}
-	memcpy(salt, shared && have_machine ? machine : process, 32);
+	pthread_once(&salt_once, make_salts);
+	memcpy(salt, shared && have_machine_salt ? machine_salt : process_salt, 32);
 }
 
 /* The serial of a new tap: 16 hex digits of SHA-256(salt, reader, the
@@ -621,9 +629,11 @@ static kz_err forget_held(kz_reader *r)
 	kz_err e = jpki_select_app(&t->card);
 	if (e == KZ_OK)
 		t->pin_sent = false;
-	if (t->logged_in[JPKI_KEY_AUTH])
+	if (t->logged_in[JPKI_KEY_AUTH]) {
 		KZ_INFO("%s: the user-authentication login ended with the card's security state",
 		        r->name);
+		t->auth_login_ended = true;
+	}
 	t->logged_in[JPKI_KEY_AUTH] = false;
 	/* The transaction lock_login held was for that login. */
 	t->login_locked = false;

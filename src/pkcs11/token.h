@@ -48,6 +48,10 @@ typedef struct kz_token {
 	 * is held from C_Login until logout, so that no other program can
 	 * use the verified PIN meanwhile. */
 	bool login_locked;
+	/* forget_held ended the user-authentication login during this hold;
+	 * release() tells the session layer (kz_mod.on_login_ended) once the
+	 * module lock is back. */
+	bool auth_login_ended;
 	/* The signature password of the last C_Login(CKU_USER), kept only
 	 * until the first signature after it, which it authorises (a
 	 * relying party such as Java's SunPKCS11 never does the

@@ -45,7 +45,14 @@ static void test_login_logout(void **state)
 	p11t_login(a, P11T_AUTH);
 	assert_int_equal(F->C_Logout(s), CKR_OK);
 	assert_int_equal(p11t_state(a), CKS_RO_USER_FUNCTIONS);
+	/* ... and its operations, as a logout would. */
+	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
+	assert_int_equal(F->C_SignInit(a, &mech, p11t_find(a, CKO_PRIVATE_KEY)), CKR_OK);
 	p11t_login(s, P11T_SIGN);
+	CK_BYTE sig[256];
+	CK_ULONG len = sizeof(sig);
+	assert_int_equal(F->C_Sign(a, (CK_BYTE_PTR) "x", 1, sig, &len),
+	                 CKR_OPERATION_NOT_INITIALIZED);
 	assert_int_equal(p11t_state(a), CKS_RO_PUBLIC_SESSION);
 	assert_int_equal(p11t_state(s), CKS_RO_USER_FUNCTIONS);
 }
