@@ -91,12 +91,9 @@ CK_RV kz_login(kz_session *s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG l
 		r->token.logged_in[key] = true;
 		/* The signature password authorises one signature: the
 		 * operation's, or else the first one after this login. */
-		if (user == CKU_CONTEXT_SPECIFIC) {
-			s->sign.context_login = true;
-			if (key == JPKI_KEY_SIGN) {
-				memcpy(s->sign.pin, norm, norm_len);
-				s->sign.pin_len = norm_len;
-			}
+		if (key == JPKI_KEY_SIGN && user == CKU_CONTEXT_SPECIFIC) {
+			memcpy(s->sign.pin, norm, norm_len);
+			s->sign.pin_len = norm_len;
 		} else if (key == JPKI_KEY_SIGN) {
 			kz_token_arm(r, norm, norm_len);
 		}

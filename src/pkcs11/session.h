@@ -23,10 +23,10 @@ typedef struct kz_find_op {
 typedef struct kz_sign_op {
 	bool active;
 	CK_MECHANISM_TYPE mechanism;
-	bool updated;       /* C_SignUpdate was called: C_Sign is refused */
-	bool context_login; /* CKU_CONTEXT_SPECIFIC login done for this operation */
-	/* The signature password of that login, for the signature alone
-	 * (the card does not keep it verified); wiped with the operation. */
+	bool updated; /* C_SignUpdate was called: C_Sign is refused */
+	/* The signature password of this operation's CKU_CONTEXT_SPECIFIC
+	 * login, for its signature alone (the card does not keep it
+	 * verified); wiped with the operation. */
 	uint8_t pin[JPKI_PIN_MAX_LEN];
 	size_t pin_len;
 	EVP_MD_CTX *md;                   /* hashing mechanisms; NULL for CKM_RSA_PKCS */
