@@ -82,21 +82,28 @@ static void update_reader(kz_reader *r, const kz_reader_state *st)
 		(void)kz_token_arrive(r, st->event_count);
 }
 
+/* b's readers now, into states; every wanted one gets its slots (ids
+ * that then never change). No card is looked at. */
+static size_t list_readers(kz_backend *b, kz_reader_state states[KZ_READERS_MAX])
+{
+	size_t n = 0;
+	if (b->ops->list(b, states, KZ_READERS_MAX, &n) != KZ_OK)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (wanted(b, states[i].name) && reader_by_name(b, states[i].name) == NULL)
+			(void)reader_add(b, states[i].name);
+	return n;
+}
+
 static void refresh_backend(kz_backend *b)
 {
 	kz_reader_state states[KZ_READERS_MAX];
-	size_t n = 0;
-	if (b->ops->list(b, states, KZ_READERS_MAX, &n) != KZ_OK)
-		n = 0;
+	size_t n = list_readers(b, states);
 	/* A reader another thread owns is left to it: its owner notices a
 	 * departure in its own exchange, and an arrival waits for the next
 	 * look. Nothing here waits for a reader. */
 	for (size_t i = 0; i < n; i++) {
-		if (!wanted(b, states[i].name))
-			continue;
-		kz_reader *r = reader_by_name(b, states[i].name);
-		if (r == NULL)
-			r = reader_add(b, states[i].name);
+		kz_reader *r = wanted(b, states[i].name) ? reader_by_name(b, states[i].name) : NULL;
 		if (r != NULL && kz_reader_try(r)) {
 			update_reader(r, &states[i]);
 			kz_reader_give(r);
@@ -128,17 +135,9 @@ void kz_slots_refresh(void)
 
 void kz_slots_enumerate(void)
 {
-	for (size_t i = 0; i < kz_mod.backend_count; i++) {
-		kz_backend *b = kz_mod.backends[i];
-		kz_reader_state states[KZ_READERS_MAX];
-		size_t n = 0;
-		if (b->ops->list(b, states, KZ_READERS_MAX, &n) != KZ_OK)
-			continue;
-		for (size_t j = 0; j < n; j++) {
-			if (wanted(b, states[j].name) && reader_by_name(b, states[j].name) == NULL)
-				(void)reader_add(b, states[j].name);
-		}
-	}
+	kz_reader_state states[KZ_READERS_MAX];
+	for (size_t i = 0; i < kz_mod.backend_count; i++)
+		(void)list_readers(kz_mod.backends[i], states);
 }
 
 /* Whether the configuration offers the slots of this key at all. */
